@@ -1,0 +1,225 @@
+"""Benchmark of the memory engine (memory_core), printing figures as it goes.
+
+    python bench/memory_bench.py                       # everything that needs no data
+    python bench/memory_bench.py --locomo ../shared/data/locomo/locomo-dev.json \
+                                 --madial ../shared/data/madial-zh
+    python bench/memory_bench.py --only embed,search --sizes 1000,10000
+
+Sections: query-embedding latency and batch throughput; add(infer=False)
+throughput; search p50/p95 at several store sizes spread over 1,000 users (query
+embedding excluded); retrieval quality on LoCoMo and MADial-zh when given their paths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from memory_core import Memory  # noqa: E402
+from memory_core.embedding import create_embedder  # noqa: E402
+from memory_core.embedding.config import EmbedderConfig  # noqa: E402
+
+ZH = ["我是谁？", "我喜欢吃什么？", "周末有什么安排", "我的孩子叫什么名字", "推荐一些四川美食",
+      "我住在哪里", "我对什么过敏", "明天的会议几点", "我的生日是哪天", "我最喜欢的电影"]
+EN = ["what is my name?", "what food do I like?", "plans for the weekend", "my kids' names",
+      "recommend a restaurant", "where do I live", "what am I allergic to", "when is the meeting",
+      "when is my birthday", "favourite movie"]
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def bench_embed(embedder) -> None:
+    log("\n## Query embedding (single query per call, uncached)")
+    for name, texts in (("zh", ZH), ("en", EN)):
+        for t in texts[:3]:
+            embedder.embed_queries([t])  # warm-up
+        times = []
+        for i in range(200):
+            t = f"{texts[i % len(texts)]} {i}"  # unique text: nothing can be cached
+            t0 = time.perf_counter()
+            embedder.embed_queries([t])
+            times.append((time.perf_counter() - t0) * 1000)
+        log(f"{name}: p50 {pct(times, 50):.2f} ms  p95 {pct(times, 95):.2f} ms  (n=200)")
+    docs = [f"{ZH[i % 10]}，这是第{i}条记忆，内容关于日常生活。" if i % 2 else
+            f"Memory number {i}: {EN[i % 10]} and some more words about daily life."
+            for i in range(512)]
+    t0 = time.perf_counter()
+    for i in range(0, len(docs), 32):
+        embedder.embed_documents(docs[i:i + 32])
+    dt = time.perf_counter() - t0
+    log(f"batch: {len(docs) / dt:.0f} documents/s (batches of 32, mixed zh/en, ~20 tokens)")
+
+
+def bench_add(embedder, n: int = 300) -> None:
+    log(f"\n## add(infer=False) throughput ({n} single adds, then batches of 20)")
+    with tempfile.TemporaryDirectory() as d, Memory({"data_dir": d}, embedder=embedder) as m:
+        t0 = time.perf_counter()
+        for i in range(n):
+            m.add(f"fact {i}: {EN[i % 10]} {ZH[i % 10]}", user_id=f"u{i % 50}", infer=False)
+        dt = time.perf_counter() - t0
+        log(f"single: {n / dt:.0f} adds/s ({dt / n * 1000:.1f} ms each)")
+        t0 = time.perf_counter()
+        for b in range(n // 20):
+            msgs = [{"role": "user", "content": f"batch {b} fact {j}: {EN[j % 10]}"}
+                    for j in range(20)]
+            m.add(msgs, user_id=f"b{b}", infer=False)
+        dt = time.perf_counter() - t0
+        log(f"batched: {(n // 20) * 20 / dt:.0f} memories/s")
+
+
+class PrecomputedQueries:
+    """The real embedder's vectors for a fixed set of queries, looked up instead of
+    computed: the search figures then exclude embedding, as the target is stated."""
+
+    def __init__(self, embedder, queries: list[str]) -> None:
+        self.name, self.dims = embedder.name, embedder.dims
+        self._real = embedder
+        self._vectors = dict(zip(queries, embedder.embed_queries(queries)))
+
+    def embed_queries(self, texts):
+        return np.stack([self._vectors[t] for t in texts])
+
+    def embed_documents(self, texts):
+        return self._real.embed_documents(texts)
+
+    def score(self, cosine):
+        return self._real.score(cosine)
+
+
+def bench_search(embedder, sizes: list[int], users: int = 1000, n_queries: int = 500) -> None:
+    log(f"\n## search p50/p95, top-10 within one user, {users} users, query embedding excluded")
+    queries = ZH + EN
+    pool_texts = [f"{ZH[i % 10]} {EN[(i * 7) % 10]} #{i}" for i in range(400)]
+    pool = embedder.embed_documents(pool_texts)
+    rng = np.random.default_rng(0)
+    fast = PrecomputedQueries(embedder, queries)
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as d, Memory({"data_dir": d}, embedder=fast) as m:
+            t0 = time.perf_counter()
+            step = 2000
+            for start in range(0, size, step):
+                n = min(step, size - start)
+                base = pool[rng.integers(0, len(pool), n)]
+                vecs = base + rng.normal(0, 0.03, base.shape).astype(np.float32)
+                vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+                points = []
+                for j in range(n):
+                    i = start + j
+                    payload = {"tenant": "default", "user_id": f"user{i % users}", "agent_id": None,
+                               "run_id": None, "memory": f"memory {i}", "hash": f"{i:032x}",
+                               "role": "user", "tags": [], "metadata": {},
+                               "created_at": "2026-01-01T00:00:00.000000Z",
+                               "updated_at": "2026-01-01T00:00:00.000000Z", "created_ts": i}
+                    points.append((str(__import__("uuid").uuid4()), vecs[j], payload))
+                m._store.upsert(points)
+                if size >= 50_000 and (start // step) % 10 == 0:
+                    log(f"  loading {start + n}/{size} ...")
+            load_s = time.perf_counter() - t0
+            for q in queries:
+                m.search(q, user_id="user1", threshold=0.0)
+            times = []
+            for i in range(n_queries):
+                q = queries[i % len(queries)]
+                user = f"user{random.randrange(users)}"
+                t0 = time.perf_counter()
+                m.search(q, user_id=user, threshold=0.0)
+                times.append((time.perf_counter() - t0) * 1000)
+            log(f"{size:>7} memories: p50 {pct(times, 50):.2f} ms  p95 {pct(times, 95):.2f} ms"
+                f"  (Memory.search, n={n_queries}; loaded in {load_s:.1f} s; RSS {rss_mb():.0f} MB)")
+
+
+def bench_quality(embedder, retrieval_set, ks=(5, 10)) -> dict[str, float]:
+    from bench.retrieval_sets import recall_at, session_any_at
+
+    rs = retrieval_set
+    log(f"\n## Retrieval quality: {rs.name} ({len(rs.queries)} queries)")
+    with tempfile.TemporaryDirectory() as d, Memory({"data_dir": d}, embedder=embedder) as m:
+        keys_of: dict[str, list[str]] = {}
+        t0 = time.perf_counter()
+        done = 0
+        total = sum(len(v) for v in rs.memories.values())
+        for user, items in rs.memories.items():
+            for start in range(0, len(items), 64):
+                chunk = items[start:start + 64]
+                out = m.add([{"role": "user", "content": text} for _, text in chunk],
+                            user_id=user, infer=False)["results"]
+                for (key, _), r in zip(chunk, out):
+                    keys_of.setdefault(r["id"], []).append(key)
+                done += len(chunk)
+            log(f"  stored {done}/{total} memories ({time.perf_counter() - t0:.0f} s)")
+        sums: dict[str, list[float]] = {}
+        by_cat: dict[int, list[float]] = {}
+        for i, q in enumerate(rs.queries):
+            res = m.search(q.text, user_id=q.user, limit=max(ks), threshold=0.0)["results"]
+            ranked = [k for r in res for k in keys_of[r["id"]]]
+            for k in ks:
+                sums.setdefault(f"R@{k}", []).append(recall_at(ranked, q.gold, k))
+            if q.gold_sessions:
+                sums.setdefault("session any@5", []).append(
+                    session_any_at(ranked, q, rs.session_of, 5))
+            if q.category is not None:
+                by_cat.setdefault(q.category, []).append(recall_at(ranked, q.gold, 10))
+            if (i + 1) % 200 == 0:
+                log(f"  searched {i + 1}/{len(rs.queries)}")
+        scale = 100 if rs.name == "locomo" else 1
+        figures = {name: statistics.mean(v) * scale for name, v in sums.items()}
+        log("  " + "  ".join(f"{n} {v:.3g}" for n, v in figures.items()))
+        if by_cat:
+            log("  R@10 by category: " + "  ".join(
+                f"{c}: {statistics.mean(v) * 100:.1f} (n={len(v)})" for c, v in sorted(by_cat.items())))
+        return figures
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", default="embed,add,search",
+                    help="comma-separated sections: embed, add, search (quality runs when a path is given)")
+    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--embedder", default="e5-offline", help="embedder provider (e5-offline, minilm-offline)")
+    ap.add_argument("--locomo", help="path to locomo-dev.json")
+    ap.add_argument("--madial", help="folder with dev-memories.jsonl and dev-queries.jsonl")
+    args = ap.parse_args()
+    sections = set(args.only.split(","))
+
+    t0 = time.perf_counter()
+    embedder = create_embedder(EmbedderConfig(provider=args.embedder))
+    log(f"# memory_core benchmark: embedder {embedder.name} loaded in "
+        f"{time.perf_counter() - t0:.1f} s, RSS {rss_mb():.0f} MB")
+    if "embed" in sections:
+        bench_embed(embedder)
+    if "add" in sections:
+        bench_add(embedder)
+    if "search" in sections:
+        bench_search(embedder, [int(s) for s in args.sizes.split(",") if s])
+    if args.locomo:
+        from bench.retrieval_sets import load_locomo
+        bench_quality(embedder, load_locomo(args.locomo))
+    if args.madial:
+        from bench.retrieval_sets import load_madial
+        bench_quality(embedder, load_madial(args.madial))
+        bench_quality(embedder, load_madial(args.madial, last_turn_only=True))
+    log(f"\npeak RSS {rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Loaders and metrics for the retrieval-quality sets in ../shared/data (not shipped).
+
+LoCoMo (English, long conversations) and MADial-Bench zh (Chinese), each reduced to
+(memories per user, queries with gold memory ids), with the metrics their READMEs
+define.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Query:
+    user: str
+    text: str
+    gold: set[str]
+    category: int | None = None
+    gold_sessions: set[str] = field(default_factory=set)
+
+
+@dataclass
+class RetrievalSet:
+    name: str
+    memories: dict[str, list[tuple[str, str]]]  # user -> [(key, text)] in order
+    queries: list[Query]
+    session_of: dict[str, str] = field(default_factory=dict)  # memory key -> session key
+
+
+_DIA = re.compile(r"D(\d+):(\d+)")
+
+
+def _clean_evidence(evidence: list, known: set[str]) -> set[str]:
+    out: set[str] = set()
+    for raw in evidence:
+        text = str(raw).replace("D:", "D")
+        for sess, turn in _DIA.findall(text):
+            key = f"D{int(sess)}:{int(turn)}"
+            if key in known:
+                out.add(key)
+    return out
+
+
+def load_locomo(path: str | Path) -> RetrievalSet:
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    memories: dict[str, list[tuple[str, str]]] = {}
+    session_of: dict[str, str] = {}
+    queries: list[Query] = []
+    for sample in data:
+        user = sample["sample_id"]
+        conv = sample["conversation"]
+        turns: list[tuple[str, str]] = []
+        sessions = sorted((k for k in conv if re.fullmatch(r"session_\d+", k)),
+                          key=lambda k: int(k.split("_")[1]))
+        for s in sessions:
+            for turn in conv[s]:
+                key = f"{user}/{turn['dia_id']}"
+                turns.append((key, f"{turn['speaker']}: {turn['text']}"))
+                session_of[key] = f"{user}/{s}"
+        memories[user] = turns
+        known = {k.split("/", 1)[1] for k, _ in turns}
+        for qa in sample["qa"]:
+            cat = qa.get("category")
+            if cat not in (1, 2, 3, 4):
+                continue
+            gold = {f"{user}/{d}" for d in _clean_evidence(qa.get("evidence", []), known)}
+            if not gold:
+                continue
+            queries.append(Query(user, qa["question"], gold, cat,
+                                 {session_of[g] for g in gold}))
+    return RetrievalSet("locomo", memories, queries, session_of)
+
+
+def load_madial(folder: str | Path, last_turn_only: bool = False) -> RetrievalSet:
+    folder = Path(folder)
+    memories: dict[str, list[tuple[str, str]]] = {}
+    for line in (folder / "dev-memories.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            m = json.loads(line)
+            memories.setdefault(str(m["user_id"]), []).append((str(m["mem_id"]), m["event"]))
+    queries = []
+    for line in (folder / "dev-queries.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            q = json.loads(line)
+            text = q["last_user_turn"] if last_turn_only else q["query"]
+            queries.append(Query(str(q["user_id"]), text, {str(g) for g in q["gold"]}))
+    return RetrievalSet("madial-zh" + (" (last turn)" if last_turn_only else ""), memories, queries)
+
+
+def recall_at(ranked: list[str], gold: set[str], k: int) -> float:
+    return len(gold & set(ranked[:k])) / len(gold)
+
+
+def session_any_at(ranked: list[str], q: Query, session_of: dict[str, str], k: int) -> float:
+    return float(bool({session_of[r] for r in ranked[:k] if r in session_of} & q.gold_sessions))

@@ -1,0 +1,73 @@
+"""``AsyncMemory``: the same engine and methods as :class:`Memory`, as coroutines.
+
+Embedding, storage and LLM work run in worker threads, so awaiting any method never
+blocks the event loop.
+
+    >>> mem = AsyncMemory()
+    >>> await mem.add("I can't eat spicy food", user_id="alice")
+    >>> (await mem.search("dinner ideas?", user_id="alice"))["results"]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any
+
+from memory_core.memory import Memory
+
+
+class AsyncMemory:
+    def __init__(self, config: Any = None, **parts: Any) -> None:
+        self.sync = Memory(config, **parts)
+        self.config = self.sync.config
+
+    @classmethod
+    def from_config(cls, config: Any) -> "AsyncMemory":
+        return cls(config)
+
+    async def _run(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        fn = functools.partial(getattr(self.sync, name), *args, **kwargs)
+        return await asyncio.to_thread(fn)
+
+    async def add(self, messages: Any, **kwargs: Any) -> dict[str, Any]:
+        return await self._run("add", messages, **kwargs)
+
+    async def search(self, query: str, **kwargs: Any) -> dict[str, Any]:
+        return await self._run("search", query, **kwargs)
+
+    async def get(self, memory_id: str, **kwargs: Any) -> dict[str, Any] | None:
+        return await self._run("get", memory_id, **kwargs)
+
+    async def get_all(self, **kwargs: Any) -> dict[str, Any]:
+        return await self._run("get_all", **kwargs)
+
+    async def update(self, memory_id: str, data: str, **kwargs: Any) -> dict[str, Any]:
+        return await self._run("update", memory_id, data, **kwargs)
+
+    async def delete(self, memory_id: str, **kwargs: Any) -> dict[str, Any]:
+        return await self._run("delete", memory_id, **kwargs)
+
+    async def delete_all(self, **kwargs: Any) -> dict[str, Any]:
+        return await self._run("delete_all", **kwargs)
+
+    async def history(self, memory_id: str, **kwargs: Any) -> list[dict[str, Any]]:
+        return await self._run("history", memory_id, **kwargs)
+
+    async def reset(self) -> None:
+        await self._run("reset")
+
+    async def ready(self) -> bool:
+        return await self._run("ready")
+
+    def close(self) -> None:
+        self.sync.close()
+
+    async def aclose(self) -> None:
+        await self._run("close")
+
+    async def __aenter__(self) -> "AsyncMemory":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

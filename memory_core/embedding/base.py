@@ -1,0 +1,30 @@
+"""The embedder interface: text in, unit-length float32 vectors out.
+
+Asymmetric models (e5) embed queries and stored memories differently, so the
+interface has one method for each. ``score`` maps a raw cosine similarity onto the
+calibrated 0-1 scale the memory API promises (0.5 = "related"), per model.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    name: str
+    dims: int
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dims) float32, L2-normalised, for search queries."""
+        ...
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dims) float32, L2-normalised, for memories being stored."""
+        ...
+
+    def score(self, cosine: float) -> float:
+        """Calibrated similarity in [0, 1]; 0.5 separates related from unrelated."""
+        ...

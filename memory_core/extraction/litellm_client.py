@@ -1,0 +1,39 @@
+"""The LLM interface implemented with litellm (any provider litellm supports)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from memory_core.llm import LLMConfig
+
+
+class LiteLLMClient:
+    def __init__(self, config: LLMConfig) -> None:
+        # litellm otherwise spends seconds at import trying to download its price list,
+        # which never arrives on an offline machine.
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        import litellm  # imported here: `import memory_core` stays fast without an LLM
+
+        self._litellm = litellm
+        self.config = config
+
+    def complete(self, messages: list[dict[str, Any]]) -> str:
+        c = self.config
+        kwargs: dict[str, Any] = dict(
+            model=c.model,
+            messages=messages,
+            temperature=c.temperature,
+            max_tokens=c.max_tokens,
+            timeout=c.timeout,
+            drop_params=True,
+            num_retries=1,
+        )
+        if c.api_base:
+            kwargs["api_base"] = c.api_base
+        if c.api_key:
+            kwargs["api_key"] = c.api_key
+        if c.json_mode:
+            kwargs["response_format"] = {"type": "json_object"}
+        response = self._litellm.completion(**kwargs)
+        return response.choices[0].message.content or ""

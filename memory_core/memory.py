@@ -1,0 +1,369 @@
+"""``Memory``: the embedded memory engine, with Mem0's method names.
+
+    >>> from memory_core import Memory
+    >>> m = Memory()                                    # ./data, offline e5, Qdrant Edge
+    >>> m.add("你好，我叫张三", user_id="zhangsan")
+    >>> m.search("我是谁？", user_id="zhangsan")["results"][0]["memory"]
+    '你好，我叫张三'
+
+Every call is scoped to a tenant (the config's, unless ``tenant=`` says otherwise)
+and, for writes, searches and listings, to at least one of user_id / agent_id /
+run_id. Adds to one scope are serialised, so racing adds of one fact store it once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from memory_core.clock import Clock, SystemClock, epoch_us, iso
+from memory_core.config import MemoryConfig
+from memory_core.embedding import create_embedder
+from memory_core.embedding.base import Embedder
+from memory_core.errors import MemoryNotFoundError
+from memory_core.extraction.inference import Inference
+from memory_core.history import HistoryStore
+from memory_core.items import new_ids, point_id, public_id, text_hash, to_item
+from memory_core.llm import LLM
+from memory_core.locks import ScopeLocks
+from memory_core.messages import Message, normalize_messages
+from memory_core.scope import Scope, make_scope
+from memory_core.validation import (clean_int, clean_metadata, clean_tags, clean_text,
+                                    clean_threshold)
+from memory_core.vector_store import MemoryFilter, StoredPoint, VectorStore, open_vector_store
+from memory_core.writes import WriteBatch
+
+log = logging.getLogger("memory_core")
+
+_SCOPE_KEYS = ("user_id", "agent_id", "run_id")
+
+
+class Memory:
+    def __init__(
+        self,
+        config: MemoryConfig | dict[str, Any] | str | None = None,
+        *,
+        embedder: Embedder | None = None,
+        vector_store: VectorStore | None = None,
+        llm: LLM | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        cfg = MemoryConfig.coerce(config)
+        self.config = cfg
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        self._embedder = embedder or create_embedder(cfg.embedder)
+        self._store = vector_store or open_vector_store(
+            cfg.vector_store, cfg.data_dir, self._embedder.dims
+        )
+        self._history = HistoryStore(cfg.resolved_history_path)
+        if llm is None and cfg.llm is not None:
+            from memory_core.extraction.litellm_client import LiteLLMClient
+
+            llm = LiteLLMClient(cfg.llm)
+        attempts = cfg.llm.max_attempts if cfg.llm else 2
+        self._inference = Inference(llm, attempts) if llm is not None else None
+        self._clock = clock or SystemClock()
+        self._locks = ScopeLocks()
+
+    @classmethod
+    def from_config(cls, config: MemoryConfig | dict[str, Any] | str) -> "Memory":
+        """Build from a config dict, a MemoryConfig, or a YAML file (its ``memory:`` section)."""
+        return cls(config)
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder
+
+    # -- writing ---------------------------------------------------------------------
+
+    def add(
+        self,
+        messages: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+        infer: bool = True,
+        tenant: str | None = None,
+    ) -> dict[str, Any]:
+        """Remember ``messages``; return ``{"results": [{id, memory, event}]}``.
+
+        ``infer=False`` stores each non-system message as it is. ``infer=True`` asks the
+        configured LLM for facts and how they change existing memories; with no LLM
+        configured it stores the user's messages verbatim, skipping duplicates.
+        """
+        scope = self._scope(tenant, user_id, agent_id, run_id)
+        msgs = normalize_messages(messages, self.config.max_content_chars)
+        metadata = clean_metadata(metadata)
+        tags = clean_tags(tags)
+        images = [ref for m in msgs for ref in m.images]
+        if images:
+            metadata = {**metadata, "images": images}
+        with self._locks.hold(scope.key):
+            if not infer:
+                chosen = [m for m in msgs if m.role not in ("system", "developer")]
+                return {"results": self._add_verbatim(scope, chosen, metadata, tags, False)}
+            if self._inference is None:
+                chosen = [m for m in msgs if m.role == "user"]
+                return {"results": self._add_verbatim(scope, chosen, metadata, tags, True)}
+            return {"results": self._add_inferred(scope, msgs, metadata, tags)}
+
+    def _add_verbatim(self, scope: Scope, msgs: list[Message], metadata: dict[str, Any],
+                      tags: list[str], skip_near: bool) -> list[dict[str, Any]]:
+        msgs = [m for m in msgs if m.text]
+        if not msgs:
+            return []
+        vectors = self._embedder.embed_documents([m.text for m in msgs])
+        batch = WriteBatch(scope, self._clock.now())
+        results: list[dict[str, Any]] = []
+        for msg, vec in zip(msgs, vectors):
+            dup = self._find_duplicate(scope, msg.text, vec if skip_near else None, batch)
+            if dup is not None:
+                results.append({"id": public_id(dup.id), "memory": dup.payload["memory"],
+                                "event": "NONE"})
+                continue
+            results.append(batch.add(msg.text, vec, msg.role, tags, metadata))
+        self._apply(batch)
+        return results
+
+    def _add_inferred(self, scope: Scope, msgs: list[Message], metadata: dict[str, Any],
+                      tags: list[str]) -> list[dict[str, Any]]:
+        assert self._inference is not None
+        now = self._clock.now()
+        facts = self._inference.extract_facts(msgs, today=now.date().isoformat())
+        if not facts:
+            return []
+        fact_vectors = self._embedder.embed_documents(facts)
+        flt = self._filter(scope)
+        neighbours: dict[str, StoredPoint] = {}
+        for vec in fact_vectors:
+            for p in self._store.search(vec, flt, 5):
+                neighbours.setdefault(p.id, p)
+        decisions = self._inference.decide(facts, [(pid, p.payload["memory"])
+                                                   for pid, p in neighbours.items()])
+        # Every LLM call is done: from here on only local writes, applied as one batch.
+        vectors = dict(zip(facts, fact_vectors))
+        to_embed = [d.text for d in decisions
+                    if d.event in ("ADD", "UPDATE") and d.text not in vectors]
+        if to_embed:
+            vectors.update(zip(to_embed, self._embedder.embed_documents(to_embed)))
+        batch = WriteBatch(scope, now)
+        results: list[dict[str, Any]] = []
+        for d in decisions:
+            if d.event == "ADD":
+                dup = self._find_duplicate(scope, d.text, None, batch)
+                if dup is None:
+                    results.append(batch.add(d.text, vectors[d.text], "user", tags, metadata))
+            elif d.event == "UPDATE":
+                results.append(batch.update(neighbours[d.point_id], d.text, vectors[d.text]))
+            elif d.event == "DELETE":
+                results.append(batch.delete(neighbours[d.point_id]))
+            else:
+                p = neighbours[d.point_id]
+                results.append({"id": public_id(p.id), "memory": p.payload["memory"],
+                                "event": "NONE"})
+        self._apply(batch)
+        return results
+
+    def _find_duplicate(self, scope: Scope, text: str, vector: Any,
+                        batch: WriteBatch) -> StoredPoint | None:
+        """An existing memory of this scope with the same text, or (when ``vector`` is
+        given) one so close in meaning that storing ``text`` would add nothing."""
+        h = text_hash(text)
+        pending = batch.pending_with_hash(h)
+        if pending is not None:
+            return pending
+        same = self._store.list(self._filter(scope, hash=h), 0, 1)
+        if same:
+            return same[0]
+        if vector is not None:
+            for p in self._store.search(vector, self._filter(scope), 1):
+                if self._embedder.score(p.score or 0.0) >= self.config.near_duplicate_score:
+                    return p
+        return None
+
+    def _apply(self, batch: WriteBatch) -> None:
+        if batch.upserts:
+            self._store.upsert(batch.upserts)
+        if batch.deletes:
+            self._store.delete(batch.deletes)
+        self._history.record(batch.history)
+
+    def update(self, memory_id: str, data: str, *, metadata: dict[str, Any] | None = None,
+               tags: list[str] | None = None, tenant: str | None = None) -> dict[str, Any]:
+        """Replace a memory's text (and optionally its metadata and tags); recorded in history."""
+        text = clean_text(data, "data", self.config.max_content_chars)
+        new_meta = clean_metadata(metadata) if metadata is not None else None
+        new_tags = clean_tags(tags) if tags is not None else None
+        current = self._owned(memory_id, tenant)
+        scope = Scope(current.payload["tenant"], current.payload.get("user_id"),
+                      current.payload.get("agent_id"), current.payload.get("run_id"))
+        with self._locks.hold(scope.key):
+            current = self._owned(memory_id, tenant)
+            vector = self._embedder.embed_documents([text])[0]
+            batch = WriteBatch(scope, self._clock.now())
+            batch.update(current, text, vector, metadata=new_meta, tags=new_tags)
+            self._apply(batch)
+        return to_item(current.id, batch.upserts[0][2])
+
+    def delete(self, memory_id: str, *, tenant: str | None = None) -> dict[str, Any]:
+        current = self._owned(memory_id, tenant)
+        batch = WriteBatch(self._scope_of(current), self._clock.now())
+        batch.delete(current)
+        self._apply(batch)
+        return {"message": "Memory deleted successfully!", "id": public_id(current.id)}
+
+    def delete_all(self, *, user_id: str | None = None, agent_id: str | None = None,
+                   run_id: str | None = None, tenant: str | None = None) -> dict[str, Any]:
+        """Delete every memory of one subject (a subject is required: never global)."""
+        scope = self._scope(tenant, user_id, agent_id, run_id)
+        flt = self._filter(scope)
+        deleted = 0
+        with self._locks.hold(scope.key):
+            while True:
+                page = self._store.list(flt, 0, 500)
+                if not page:
+                    break
+                batch = WriteBatch(scope, self._clock.now())
+                for p in page:
+                    batch.delete(p)
+                self._apply(batch)
+                deleted += len(page)
+        return {"message": f"Deleted {deleted} memories.", "deleted": deleted}
+
+    def reset(self) -> None:
+        """Delete every memory and all history, in every tenant."""
+        self._store.reset()
+        self._history.reset()
+
+    # -- reading ---------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        limit: int = 10,
+        threshold: float | None = None,
+        tags: list[str] | None = None,
+        filters: dict[str, Any] | None = None,
+        tenant: str | None = None,
+    ) -> dict[str, Any]:
+        """Memories of one subject ranked by meaning, best first, each with a ``score``
+        in [0, 1] (0.5 and above: related). ``filters`` matches metadata: a value for
+        equality, ``{"in": [...]}``, ``{"ne": v}``, or ``{"gte"/"gt"/"lte"/"lt": x}``
+        (numbers or ISO dates); ``tags`` must all be present."""
+        filters, ids = _split_filters(filters)
+        scope = self._scope(tenant, user_id or ids.get("user_id"),
+                            agent_id or ids.get("agent_id"), run_id or ids.get("run_id"))
+        text = clean_text(query, "query", self.config.max_content_chars)
+        limit = clean_int(limit, "limit", 1, self.config.search.max_limit)
+        minimum = clean_threshold(threshold, self.config.search.threshold)
+        flt = self._filter(scope, tags=clean_tags(tags), metadata=filters)
+        vector = self._embedder.embed_queries([text])[0]
+        results = []
+        for p in self._store.search(vector, flt, limit):
+            score = self._embedder.score(p.score or 0.0)
+            if score >= minimum:
+                results.append(to_item(p.id, p.payload, score))
+        return {"results": results}
+
+    def get(self, memory_id: str, *, tenant: str | None = None) -> dict[str, Any] | None:
+        """The memory, or None if no memory of this tenant has that id."""
+        try:
+            p = self._owned(memory_id, tenant)
+        except MemoryNotFoundError:
+            return None
+        return to_item(p.id, p.payload)
+
+    def get_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        tags: list[str] | None = None,
+        filters: dict[str, Any] | None = None,
+        page: int = 1,
+        page_size: int = 20,
+        tenant: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of a subject's memories, newest first, with the total count."""
+        filters, ids = _split_filters(filters)
+        scope = self._scope(tenant, user_id or ids.get("user_id"),
+                            agent_id or ids.get("agent_id"), run_id or ids.get("run_id"))
+        page = clean_int(page, "page", 1, 1_000_000)
+        page_size = clean_int(page_size, "page_size", 1, 1000)
+        flt = self._filter(scope, tags=clean_tags(tags), metadata=filters)
+        points = self._store.list(flt, (page - 1) * page_size, page_size)
+        return {
+            "results": [to_item(p.id, p.payload) for p in points],
+            "total": self._store.count(flt),
+            "page": page,
+            "page_size": page_size,
+        }
+
+    def history(self, memory_id: str, *, tenant: str | None = None) -> list[dict[str, Any]]:
+        """Every ADD / UPDATE / DELETE of the memory, oldest first (also after deletion)."""
+        pid = point_id(memory_id)
+        rows = self._history.for_memory(pid, tenant or self.config.tenant)
+        for r in rows:
+            r["memory_id"] = public_id(r["memory_id"])
+        return rows
+
+    def ready(self) -> bool:
+        """True when the embedder and the store answer."""
+        self._store.count(MemoryFilter(tenant="\x00ready"))
+        return True
+
+    def close(self) -> None:
+        self._store.flush()
+        self._store.close()
+        self._history.close()
+
+    def __enter__(self) -> "Memory":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _scope(self, tenant: str | None, user_id: Any, agent_id: Any, run_id: Any) -> Scope:
+        return make_scope(tenant or self.config.tenant, user_id, agent_id, run_id)
+
+    @staticmethod
+    def _filter(scope: Scope, **extra: Any) -> MemoryFilter:
+        tags = tuple(extra.pop("tags", ()) or ())
+        return MemoryFilter(tenant=scope.tenant, user_id=scope.user_id, agent_id=scope.agent_id,
+                            run_id=scope.run_id, tags=tags, **extra)
+
+    @staticmethod
+    def _scope_of(p: StoredPoint) -> Scope:
+        pl = p.payload
+        return Scope(pl["tenant"], pl.get("user_id"), pl.get("agent_id"), pl.get("run_id"))
+
+    def _owned(self, memory_id: str, tenant: str | None) -> StoredPoint:
+        pid = point_id(memory_id)
+        found = self._store.retrieve([pid])
+        if not found or found[0].payload.get("tenant") != (tenant or self.config.tenant):
+            # Another tenant's memory is indistinguishable from a missing one.
+            raise MemoryNotFoundError(f"no memory with id {memory_id}")
+        return found[0]
+
+
+def _split_filters(filters: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Mem0 lets callers put user_id/agent_id/run_id inside ``filters``: lift them out."""
+    if not filters:
+        return None, {}
+    if not isinstance(filters, dict):
+        from memory_core.errors import ValidationError
+
+        raise ValidationError("filters must be an object")
+    ids = {k: filters[k] for k in _SCOPE_KEYS if k in filters}
+    rest = {k: v for k, v in filters.items() if k not in _SCOPE_KEYS}
+    return rest or None, ids

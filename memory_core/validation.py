@@ -1,0 +1,81 @@
+"""Checks on caller input that every entry point shares (library and server alike)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from memory_core.errors import ContentTooLongError, ValidationError
+
+_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+MAX_TAGS = 32
+MAX_TAG_CHARS = 64
+MAX_METADATA_BYTES = 16_384
+
+
+def clean_text(value: Any, what: str, max_chars: int) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"{what} must be a string")
+    value = value.strip()
+    if not value:
+        raise ValidationError(f"{what} must not be empty")
+    if len(value) > max_chars:
+        raise ContentTooLongError(f"{what} has {len(value)} characters; the limit is {max_chars}")
+    return value
+
+
+def clean_tags(tags: Any) -> list[str]:
+    if tags is None:
+        return []
+    if isinstance(tags, str) or not isinstance(tags, (list, tuple)):
+        raise ValidationError("tags must be a list of strings")
+    out: list[str] = []
+    for t in tags:
+        if not isinstance(t, str) or not t.strip():
+            raise ValidationError("every tag must be a non-empty string")
+        t = t.strip()
+        if len(t) > MAX_TAG_CHARS:
+            raise ValidationError(f"tags are at most {MAX_TAG_CHARS} characters")
+        if t not in out:
+            out.append(t)
+    if len(out) > MAX_TAGS:
+        raise ValidationError(f"at most {MAX_TAGS} tags per memory")
+    return out
+
+
+def clean_metadata(metadata: Any) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise ValidationError("metadata must be an object")
+    for key in metadata:
+        if not isinstance(key, str) or not _KEY.match(key):
+            raise ValidationError(
+                f"metadata key {str(key)[:40]!r} is invalid: use 1-64 letters, digits, _ or -"
+            )
+    try:
+        size = len(json.dumps(metadata, ensure_ascii=False, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"metadata must be plain JSON: {exc}") from exc
+    if size > MAX_METADATA_BYTES:
+        raise ValidationError(f"metadata is {size} bytes as JSON; the limit is {MAX_METADATA_BYTES}")
+    return dict(metadata)
+
+
+def clean_int(value: Any, what: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"{what} must be an integer")
+    if not low <= value <= high:
+        raise ValidationError(f"{what} must be between {low} and {high}, got {value}")
+    return value
+
+
+def clean_threshold(value: Any, default: float) -> float:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise ValidationError("threshold must be a number between 0 and 1")
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValidationError(f"threshold must be between 0 and 1, got {value}")
+    return float(value)

@@ -1,0 +1,41 @@
+"""Where memories' vectors live: an embedded Qdrant Edge shard or a Qdrant server.
+
+Example::
+
+    store = open_vector_store(VectorStoreConfig(), data_dir=Path("data"), dims=384)
+    store.search(vector, MemoryFilter(tenant="default", user_id="alice"), limit=10)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from memory_core.vector_store.base import MemoryFilter, StoredPoint, VectorStore
+from memory_core.vector_store.config import VectorStoreConfig
+
+
+def open_vector_store(cfg: VectorStoreConfig, data_dir: Path, dims: int) -> VectorStore:
+    """Open (creating if needed) the store ``cfg`` names, for ``dims``-dimensional vectors.
+
+    Raises DimensionMismatchError if the existing store was built for another size,
+    and StoreLockedError if another process owns the embedded store's directory.
+    """
+    if cfg.provider == "edge":
+        from memory_core.vector_store.edge import EdgeVectorStore
+
+        return EdgeVectorStore(cfg.edge_path(data_dir), dims, search_threads=cfg.search_threads)
+
+    # Imported only here: qdrant_client takes over a second to import.
+    from memory_core.vector_store.qdrant_server import QdrantServerStore
+
+    return QdrantServerStore(
+        dims,
+        collection=cfg.collection,
+        url=cfg.url,
+        api_key=cfg.api_key.get_secret_value() if cfg.api_key else None,
+        location=cfg.location,
+        timeout_s=cfg.timeout_s,
+    )
+
+
+__all__ = ["MemoryFilter", "StoredPoint", "VectorStore", "VectorStoreConfig", "open_vector_store"]

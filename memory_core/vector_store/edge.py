@@ -1,0 +1,273 @@
+"""Vectors in an embedded Qdrant Edge shard: one directory, owned by one process.
+
+Qdrant's own engine (segments, payload indexes, write-ahead log) runs in-process,
+so there is no server to start. The shard is created on first use with cosine
+distance and the payload indexes every query relies on, and loaded on later starts
+after checking that it was built for the same embedding size.
+
+Every search is exact: vector indexing is switched off (``indexing_threshold=0``),
+so a filtered search reads the scope's points from the payload index and scores
+them all (0.1-0.3 ms for a 100-memory user in a 100k-point shard, ~12 ms for a
+100k-point scope). Measured with qdrant-edge-py 0.9.0 on 2 cores: HNSW with the
+multi-tenant settings (``m=0, payload_m=16``) builds a graph only per large
+keyword value, and after ``optimize()`` any search whose filter is large but has
+no graph of its own (tenant-wide, a big agent scope) came back with recall@10 of
+0.0; giving ``tenant`` its own graph cost 13 s of optimize at 10k points, all of
+it holding the GIL. Without indexing, :meth:`EdgeVectorStore.optimize` only
+vacuums deleted points and merges segments (0.7 s for 50k points, 60% deleted).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import qdrant_edge as qe
+
+from memory_core.errors import DimensionMismatchError, MemoryCoreError, StoreLockedError, ValidationError
+from memory_core.vector_store._common import check_page, point_id, point_ids, vector_list
+from memory_core.vector_store.base import MemoryFilter, StoredPoint
+from memory_core.vector_store.filters import to_edge_filter
+
+_BATCH = 512
+# Kept multi-tenant in case indexing is ever enabled; unused while indexing_threshold=0.
+_HNSW = dict(m=0, ef_construct=100, full_scan_threshold=10_000, payload_m=16)
+
+
+def _payload_indexes() -> dict[str, Any]:
+    # enable_hnsw only matters if vector indexing is switched on: then graphs would be
+    # built for large scopes only; hash, run_id, tags and created_ts never need one.
+    return {
+        "tenant": qe.KeywordIndexParams(is_tenant=True),
+        "user_id": qe.KeywordIndexParams(),
+        "agent_id": qe.KeywordIndexParams(),
+        "run_id": qe.KeywordIndexParams(enable_hnsw=False),
+        "hash": qe.KeywordIndexParams(enable_hnsw=False),
+        "tags": qe.KeywordIndexParams(enable_hnsw=False),
+        "created_ts": qe.IntegerIndexParams(lookup=False, range=True, enable_hnsw=False),
+    }
+
+
+class EdgeVectorStore:
+    """A :class:`~memory_core.vector_store.base.VectorStore` over ``qdrant_edge.EdgeShard``.
+
+    Thread-safe: the engine is, and this wrapper keeps no mutable state besides the
+    shard handle. Example::
+
+        store = EdgeVectorStore(Path("data/vectors"), dims=384)
+        store.upsert([(memory_id, vector, payload)])
+        hits = store.search(query_vector, MemoryFilter(tenant="t", user_id="alice"), limit=10)
+    """
+
+    def __init__(self, path: Path | str, dims: int, *, search_threads: int | None = 1) -> None:
+        """Open the shard at ``path``, creating it if the directory holds none.
+
+        ``search_threads`` sizes Edge's search pool (None: one per CPU). One thread
+        kept per-user search p95 at 0.38 ms against 2.07 ms with the default on a
+        loaded 2-core machine (100k points), without lowering the throughput of four
+        threads searching at once: a per-user search is too small to gain from
+        splitting, and handing it to another thread costs more than it saves.
+        """
+        if isinstance(dims, bool) or not isinstance(dims, int) or dims <= 0:
+            raise ValidationError(f"vector dims must be a positive integer, got {dims!r}")
+        self.path = Path(path)
+        self.dims = dims
+        self._shard: qe.EdgeShard | None = _open_shard(self.path, dims, search_threads)
+        self._ensure_indexes()
+
+    # -- writes ---------------------------------------------------------------------
+
+    def upsert(self, points: Sequence[tuple[str, np.ndarray, dict[str, Any]]]) -> None:
+        prepared = [qe.Point(point_id(pid), vector_list(vec, self.dims), dict(payload)) for pid, vec, payload in points]
+        for start in range(0, len(prepared), _BATCH):
+            self._live.update(qe.UpdateOperation.upsert_points(prepared[start : start + _BATCH]))
+
+    def delete(self, ids: Sequence[str]) -> None:
+        valid = point_ids(ids)
+        for start in range(0, len(valid), _BATCH):
+            self._live.update(qe.UpdateOperation.delete_points(valid[start : start + _BATCH]))
+
+    def delete_where(self, flt: MemoryFilter) -> list[str]:
+        # Collect first, then delete by id: the ids returned are exactly those deleted,
+        # even if matching points are added meanwhile.
+        ids = list(self._matching_ids(to_edge_filter(flt)))
+        self.delete(ids)
+        return ids
+
+    def reset(self) -> None:
+        self._live.update(qe.UpdateOperation.delete_points_by_filter(qe.Filter()))
+
+    # -- reads ----------------------------------------------------------------------
+
+    def search(self, vector: np.ndarray, flt: MemoryFilter, limit: int) -> list[StoredPoint]:
+        """Nearest points by cosine; ``score`` is the raw cosine similarity."""
+        check_page(0, limit)
+        qfilter = to_edge_filter(flt)
+        if limit == 0:
+            return []
+        hits = self._live.query(
+            qe.QueryRequest(
+                limit=limit,
+                query=qe.Query.Nearest(vector_list(vector, self.dims)),
+                filter=qfilter,
+                with_payload=True,
+                with_vector=False,
+            )
+        )
+        return [StoredPoint(id=str(h.id), payload=h.payload or {}, score=h.score) for h in hits]
+
+    def retrieve(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredPoint]:
+        wanted = point_ids(ids)
+        if not wanted:
+            return []
+        records = self._live.retrieve(wanted, with_payload=True, with_vector=with_vectors)
+        found = {str(r.id): _stored(r, with_vectors) for r in records}
+        return [found[i] for i in wanted if i in found]
+
+    def list(self, flt: MemoryFilter, offset: int, limit: int) -> list[StoredPoint]:
+        """Newest first. Qdrant cannot skip within an ordered scroll, so this reads
+        ``offset + limit`` points and drops the first ``offset``: deep pages cost more."""
+        check_page(offset, limit)
+        qfilter = to_edge_filter(flt)
+        if limit == 0:
+            return []
+        records, _ = self._live.scroll(
+            qe.ScrollRequest(
+                limit=offset + limit,
+                filter=qfilter,
+                with_payload=True,
+                with_vector=False,
+                order_by=qe.OrderBy("created_ts", qe.Direction.Desc),
+            )
+        )
+        return [_stored(r, False) for r in records[offset:]]
+
+    def count(self, flt: MemoryFilter) -> int:
+        return self._live.count(qe.CountRequest(exact=True, filter=to_edge_filter(flt)))
+
+    # -- maintenance ----------------------------------------------------------------
+
+    def optimize(self) -> bool:
+        """Drop deleted points from disk and merge segments; True if anything changed.
+
+        Only worth running after many deletes (it acts once 20% of a segment is
+        deleted). It blocks while holding the GIL, so the whole process stalls for
+        its run (0.7 s for 50k points with 60% deleted): call it at start-up before
+        serving or from a maintenance command, never on a request path. Searches are
+        exact and complete without it.
+        """
+        return self._live.optimize()
+
+    def flush(self) -> None:
+        self._live.flush()
+
+    def close(self) -> None:
+        """Flush and release the directory; safe to call twice."""
+        shard, self._shard = self._shard, None
+        if shard is not None:
+            try:
+                shard.flush()
+            finally:
+                shard.close()
+
+    def __enter__(self) -> EdgeVectorStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- internals ------------------------------------------------------------------
+
+    @property
+    def _live(self) -> qe.EdgeShard:
+        shard = self._shard
+        if shard is None:
+            raise MemoryCoreError(f"the vector store at {self.path} is closed")
+        return shard
+
+    def _ensure_indexes(self) -> None:
+        # Also repairs a shard whose creation was interrupted before its indexes existed.
+        existing = set(self._live.info().payload_schema)
+        for field, params in _payload_indexes().items():
+            if field not in existing:
+                self._live.update(qe.UpdateOperation.create_field_index(field, params))
+
+    def _matching_ids(self, qfilter: qe.Filter) -> Iterator[str]:
+        offset = None
+        while True:
+            records, offset = self._live.scroll(
+                qe.ScrollRequest(offset=offset, limit=1000, filter=qfilter, with_payload=False, with_vector=False)
+            )
+            yield from (str(r.id) for r in records)
+            if offset is None:
+                return
+
+
+def _stored(record: Any, with_vector: bool) -> StoredPoint:
+    vector = np.asarray(record.vector, dtype=np.float32) if with_vector and record.vector is not None else None
+    return StoredPoint(id=str(record.id), payload=record.payload or {}, vector=vector)
+
+
+# -- opening ----------------------------------------------------------------------
+
+
+def _open_shard(path: Path, dims: int, search_threads: int | None) -> qe.EdgeShard:
+    vectors = qe.EdgeVectorParams(size=dims, distance=qe.Distance.Cosine)
+    settings: dict[str, Any] = {
+        "optimizers": qe.EdgeOptimizersConfig(indexing_threshold=0),
+        # Explicit even for "one per CPU": on load, None would keep the persisted value.
+        "max_search_threads": search_threads or os.cpu_count() or 1,
+    }
+    try:
+        if _holds_shard(path):
+            stored = _stored_dims(path)
+            if stored is not None and stored != dims:
+                raise _dimension_mismatch(path, stored, dims)
+            # Edge verifies the vector params against the segments too, and persists
+            # the settings (kept exact-only whatever created the shard).
+            return qe.EdgeShard.load(str(path), qe.EdgeConfig(vectors=vectors, **settings))
+        path.mkdir(parents=True, exist_ok=True)
+        config = qe.EdgeConfig(vectors=vectors, hnsw_config=qe.HnswIndexConfig(**_HNSW), **settings)
+        return qe.EdgeShard.create(str(path), config)
+    except MemoryCoreError:
+        raise
+    except Exception as exc:
+        message = str(exc)
+        if "WouldBlock" in message or "Can't init WAL" in message:
+            raise StoreLockedError(
+                f"another memproxy process owns {path}; the embedded store is single-process; "
+                "stop it or use a Qdrant server (vector_store.provider: qdrant)"
+            ) from exc
+        found = re.search(r"expected vector size (\d+), but got (\d+)", message)
+        if found:
+            raise _dimension_mismatch(path, int(found.group(2)), dims) from exc
+        raise
+
+
+def _holds_shard(path: Path) -> bool:
+    return (path / "edge_config.json").exists() or (path / "segments").is_dir()
+
+
+def _stored_dims(path: Path) -> int | None:
+    """The vector size recorded by Edge, or None if it cannot be read (Edge checks anyway)."""
+    try:
+        config = json.loads((path / "edge_config.json").read_text())
+        return int(config["vectors"][""]["size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _dimension_mismatch(path: Path, stored: int, dims: int) -> DimensionMismatchError:
+    return DimensionMismatchError(
+        f"the vector store at {path} holds {stored}-dimensional vectors but the embedder produces "
+        f"{dims}-dimensional ones; use the embedder that built it, or a new data directory "
+        "(re-adding the memories there)"
+    )
+
+
+__all__ = ["EdgeVectorStore"]

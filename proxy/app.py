@@ -1,0 +1,37 @@
+"""The application, assembled in one place.
+
+    app = create_app(ProxyConfig.load("config.yaml"))
+
+``memory`` and ``upstream`` may be passed in (tests hand in fakes); by default memory is
+memory_core's ``AsyncMemory`` on ``config.memory``, loaded in the background at start-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from proxy.config import ProxyConfig
+from proxy.errors import EXCEPTION_HANDLERS
+from proxy.routes import chat, health, models
+from proxy.services import Services
+from proxy.upstream import Upstream
+
+
+def create_app(config: ProxyConfig | None = None, *, memory: Any = None, upstream: Upstream | None = None) -> Starlette:
+    services = Services(config or ProxyConfig(), memory=memory, upstream=upstream)
+    app = Starlette(
+        routes=[
+            Route("/v1/chat/completions", chat.completions, methods=["POST"]),
+            Route("/chat/completions", chat.completions, methods=["POST"]),
+            Route("/v1/models", models.list_models, methods=["GET"]),
+            Route("/healthz", health.alive, methods=["GET"]),
+            Route("/readyz", health.ready, methods=["GET"]),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=services.lifespan,
+    )
+    app.state.services = services  # for tests and embedding; handlers use request.state
+    return app

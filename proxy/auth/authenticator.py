@@ -1,0 +1,123 @@
+"""Who is calling: an API key from the ``Authorization`` header, mapped to its tenant.
+
+Both ``Bearer mk_...`` (OpenAI SDKs, curl) and ``Token mk_...`` (Mem0's SDK) are
+accepted. With no active key in the store, and only where the server may run open
+(see :func:`proxy.auth.bind.check_bind`), every request is served as the default
+tenant; once a key exists, every request needs one.
+
+    auth = Authenticator(KeyStore(path), open_allowed=True)
+    principal = await auth.principal(request)        # raises Unauthorized, QuotaExceeded ...
+    await memory.search("...", user_id="alice", tenant=principal.tenant)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from starlette.requests import Request
+
+from proxy.api_errors import QuotaExceeded, RateLimited, Unauthorized
+from proxy.auth.keys import ApiKey, KeyStore, current_month
+from proxy.auth.ratelimit import RateLimiter
+
+log = logging.getLogger("proxy.auth")
+
+_SCHEMES = ("bearer", "token")
+_STATE_KEY = "principal"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of one request. ``key_id`` is None when the server runs open."""
+
+    tenant: str
+    key_id: str | None = None
+    key_name: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.key_id is None
+
+
+def credentials(authorization: str | None) -> str | None:
+    """The key in an ``Authorization`` header (``Bearer x`` or ``Token x``), else None."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() not in _SCHEMES:
+        return None
+    return value.strip() or None
+
+
+class Authenticator:
+    def __init__(self, store: KeyStore, *, open_allowed: bool, open_tenant: str = "default",
+                 monthly_quota: int | None = None, rate_limit_per_minute: int | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.open_allowed = open_allowed
+        self.open_tenant = open_tenant
+        self.monthly_quota = monthly_quota
+        self._limiter = RateLimiter(rate_limit_per_minute, clock) if rate_limit_per_minute else None
+
+    async def principal(self, request: Request, *, metered: bool = True) -> Principal:
+        """The caller of ``request``, authenticated once per request (later calls reuse it).
+
+        ``metered=False`` (ping) neither counts against the quota nor the rate limit.
+        """
+        known = request.scope.setdefault("state", {}).get(_STATE_KEY)
+        if isinstance(known, Principal):
+            return known
+        found = await asyncio.to_thread(self.authenticate, request.headers.get("authorization"), metered)
+        request.scope["state"][_STATE_KEY] = found
+        return found
+
+    def authenticate(self, authorization: str | None, metered: bool = True) -> Principal:
+        """The synchronous core of :meth:`principal` (it touches SQLite)."""
+        secret = credentials(authorization)
+        key = self.store.lookup(secret) if secret else None
+        if key is None:
+            if self.open_allowed and not self.store.has_active_keys():
+                return self._admit("open", Principal(self.open_tenant), None, metered)
+            # Never echo what was sent: a near-miss key is still a secret.
+            if secret is None:
+                raise Unauthorized(
+                    "missing API key: send `Authorization: Bearer mk_...` "
+                    "(create a key with `memproxy keys create`)"
+                )
+            raise Unauthorized("invalid or revoked API key")
+        return self._admit(key.id, Principal(key.tenant, key.id, key.name), key, metered)
+
+    def _admit(self, bucket: str, principal: Principal, key: ApiKey | None, metered: bool) -> Principal:
+        if not metered:
+            return principal
+        if self._limiter is not None:
+            allowed, left, reset = self._limiter.hit(bucket)
+            if not allowed:
+                limit = str(self._limiter.per_minute)
+                raise RateLimited(
+                    f"more than {limit} requests in a minute with this key; retry in {reset} s",
+                    headers={"Retry-After": str(reset), "X-RateLimit-Limit": limit,
+                             "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)},
+                )
+        if key is not None:
+            quota = key.quota if key.quota is not None else self.monthly_quota
+            if not self.store.consume(key.id, quota):
+                wait = _seconds_to_next_month()
+                raise QuotaExceeded(
+                    f"this key's monthly quota of {quota} requests is used up for {current_month()}; "
+                    "it resets at the start of next month (UTC)",
+                    headers={"Retry-After": str(wait)},
+                )
+        return principal
+
+
+def _seconds_to_next_month(now: datetime | None = None) -> int:
+    now = now or datetime.now(timezone.utc)
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    start = datetime(year, month, 1, tzinfo=timezone.utc)
+    return max(1, int((start - now).total_seconds()))

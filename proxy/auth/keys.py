@@ -1,0 +1,210 @@
+"""API keys: ``mk_`` + 40 random characters, stored only as SHA-256 hashes.
+
+The store is one SQLite file in the data directory, shared by the server (which
+reads it on every request) and ``memproxy keys`` (which writes it), so a key created
+or revoked while the server runs takes effect on the next request::
+
+    store = KeyStore(Path("data/keys.sqlite3"))
+    key, secret = store.create(tenant="acme", name="backend")   # secret shown once
+    store.lookup(secret).tenant                                  # 'acme'
+    store.revoke(key.id)
+
+A key is 238 bits of randomness, so an unsalted SHA-256 is as good as a password
+hash here and lets a lookup find the row by its hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+import string
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+KEY_PREFIX = "mk_"
+_ALPHABET = string.ascii_letters + string.digits
+_SECRET_CHARS = 40
+_MIN_SECRET_CHARS = 32
+TENANT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    id          TEXT PRIMARY KEY,
+    hash        TEXT NOT NULL UNIQUE,
+    prefix      TEXT NOT NULL,
+    tenant      TEXT NOT NULL,
+    name        TEXT,
+    quota       INTEGER,
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT
+);
+CREATE TABLE IF NOT EXISTS key_usage (
+    key_id  TEXT NOT NULL,
+    month   TEXT NOT NULL,
+    used    INTEGER NOT NULL,
+    PRIMARY KEY (key_id, month)
+);
+"""
+
+
+class KeyStoreError(ValueError):
+    """A key command got something unusable (a bad tenant, an unknown key id)."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A key's record. The secret itself is never stored, so it is not here either."""
+
+    id: str
+    prefix: str
+    tenant: str
+    name: str | None
+    quota: int | None
+    created_at: str
+    revoked_at: str | None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+def generate_secret() -> str:
+    return KEY_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(_SECRET_CHARS))
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def looks_like_key(secret: str) -> bool:
+    body = secret[len(KEY_PREFIX):]
+    return (secret.startswith(KEY_PREFIX) and len(body) >= _MIN_SECRET_CHARS
+            and all(c in _ALPHABET for c in body))
+
+
+def current_month(now: datetime | None = None) -> str:
+    return (now or datetime.now(timezone.utc)).strftime("%Y-%m")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class KeyStore:
+    def __init__(self, path: Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
+                                     timeout=10.0)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+
+    # -- managing keys (memproxy keys ...) ---------------------------------------------
+
+    def create(self, tenant: str = "default", name: str | None = None,
+               quota: int | None = None) -> tuple[ApiKey, str]:
+        """A new key for ``tenant``: its record and the secret, which is never shown again."""
+        if not isinstance(tenant, str) or not TENANT_PATTERN.match(tenant):
+            raise KeyStoreError("a tenant is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        if quota is not None and quota < 1:
+            raise KeyStoreError("a quota is a positive number of requests per month")
+        secret = generate_secret()
+        key = ApiKey(id="key_" + secrets.token_hex(6), prefix=secret[:7], tenant=tenant,
+                     name=name or None, quota=quota, created_at=_now(), revoked_at=None)
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO api_keys (id, hash, prefix, tenant, name, quota, created_at)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (key.id, hash_secret(secret), key.prefix, key.tenant, key.name, key.quota, key.created_at),
+            )
+        return key, secret
+
+    def list(self) -> list[ApiKey]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, prefix, tenant, name, quota, created_at, revoked_at FROM api_keys"
+                " ORDER BY created_at, id"
+            ).fetchall()
+        return [ApiKey(*row) for row in rows]
+
+    def revoke(self, key_id: str) -> ApiKey:
+        """Revoke a key by its id (``key_...``); revoking twice is fine."""
+        with self._lock:
+            self._conn.execute(
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", (_now(), key_id)
+            )
+            row = self._conn.execute(
+                "SELECT id, prefix, tenant, name, quota, created_at, revoked_at FROM api_keys WHERE id = ?",
+                (key_id,),
+            ).fetchone()
+        if row is None:
+            raise KeyStoreError(f"no key with id {key_id!r} (see `memproxy keys list`)")
+        return ApiKey(*row)
+
+    def has_active_keys(self) -> bool:
+        with self._lock:
+            row = self._conn.execute("SELECT 1 FROM api_keys WHERE revoked_at IS NULL LIMIT 1").fetchone()
+        return row is not None
+
+    # -- serving requests ------------------------------------------------------------
+
+    def lookup(self, secret: str) -> ApiKey | None:
+        """The active key whose secret this is, or None."""
+        if not looks_like_key(secret):
+            return None
+        digest = hash_secret(secret)
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT hash, id, prefix, tenant, name, quota, created_at, revoked_at FROM api_keys"
+                " WHERE hash = ?",
+                (digest,),
+            ).fetchone()
+        if row is None or not hmac.compare_digest(row[0], digest):
+            return None
+        key = ApiKey(*row[1:])
+        return None if key.revoked else key
+
+    def consume(self, key_id: str, quota: int | None, month: str | None = None) -> bool:
+        """Count one request of this month against the key; False (and nothing counted)
+        when ``quota`` requests were already made this month."""
+        month = month or current_month()
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._conn.execute(
+                    "SELECT used FROM key_usage WHERE key_id = ? AND month = ?", (key_id, month)
+                ).fetchone()
+                used = row[0] if row else 0
+                if quota is not None and used >= quota:
+                    self._conn.execute("ROLLBACK")
+                    return False
+                self._conn.execute(
+                    "INSERT INTO key_usage (key_id, month, used) VALUES (?, ?, 1)"
+                    " ON CONFLICT (key_id, month) DO UPDATE SET used = used + 1",
+                    (key_id, month),
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return True
+
+    def usage(self, key_id: str, month: str | None = None) -> int:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT used FROM key_usage WHERE key_id = ? AND month = ?", (key_id, month or current_month())
+            ).fetchone()
+        return row[0] if row else 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

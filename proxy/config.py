@@ -1,0 +1,166 @@
+"""The proxy's configuration, parsed and validated once at start-up.
+
+A YAML file with four parts: ``server`` (where to listen), ``models`` (the upstream
+chat models, a litellm model list), ``memory`` (memory_core's own ``MemoryConfig``,
+including the memory LLM used for extraction) and the proxy's memory behaviour
+(``injection``, ``writer``). Secrets are not written in the file but referenced::
+
+    models:
+      - name: gpt-4o-mini
+        model: openai/gpt-4o-mini
+        api_key: ${OPENAI_API_KEY}            # unset -> null: the server still starts
+        api_base: ${OPENAI_BASE_URL:-https://api.openai.com/v1}
+
+    config = ProxyConfig.load("config.yaml")   # raises ConfigError naming the bad field
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from memory_core.config import MemoryConfig
+
+DEFAULT_CONFIG_FILE = Path("config.yaml")
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file and the field."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8888, ge=0, le=65535)
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="Larger request bodies get 413.")
+    access_log: bool = False
+    log_level: str = "info"
+
+
+class ModelConfig(_Section):
+    """One upstream chat model: the name clients ask for, and how litellm reaches it."""
+
+    name: str = Field(..., min_length=1, description="What clients send as `model`.")
+    model: str = Field(..., min_length=1, description="litellm model string, e.g. openai/gpt-4o-mini")
+    api_base: str | None = None
+    api_key: SecretStr | None = None
+    timeout: float = Field(120.0, gt=0, description="Seconds for one upstream attempt.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Other litellm_params (api_version, rpm ...).")
+
+
+class RouterConfig(_Section):
+    """Retries and fallbacks, applied by litellm's Router."""
+
+    num_retries: int = Field(2, ge=0, le=10)
+    retry_after: float = Field(0.0, ge=0, description="Minimum seconds between retries.")
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict, description="model name -> names to try next")
+    allowed_fails: int | None = Field(None, ge=0)
+    cooldown_time: float | None = Field(None, ge=0)
+
+
+class InjectionConfig(_Section):
+    """How remembered facts reach the model: one system message, best first."""
+
+    read: bool = Field(True, description="Search and inject memories unless a request says otherwise.")
+    limit: int = Field(10, ge=1, le=100)
+    threshold: float | None = Field(None, ge=0.0, le=1.0, description="None: memory_core's default.")
+    max_tokens: int = Field(800, ge=16, description="Token budget of the injected system message.")
+    timeout: float = Field(5.0, gt=0, description="Seconds to wait for the search before answering without it.")
+    preamble: str = "Things you remember about the user from earlier conversations (most relevant first):"
+
+
+class WriterConfig(_Section):
+    """The background writer that stores each finished exchange."""
+
+    write: bool = Field(True, description="Queue a memory write after each answer unless a request says otherwise.")
+    user_turns: int = Field(2, ge=1, le=20, description="How many of the latest user messages a write carries.")
+    concurrency: int = Field(2, ge=1, le=64, description="Subjects written in parallel (one subject is always in order).")
+    max_attempts: int = Field(5, ge=1, le=100)
+    backoff: float = Field(2.0, gt=0, description="Seconds before the first retry; doubles each time.")
+    max_backoff: float = Field(300.0, gt=0)
+    shutdown_grace: float = Field(10.0, ge=0, description="Seconds shutdown waits for writes in flight.")
+    queue_path: Path | None = None  # default <memory.data_dir>/write_queue.sqlite3
+
+
+class ProxyConfig(_Section):
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    models: list[ModelConfig] = Field(default_factory=list)
+    router: RouterConfig = Field(default_factory=RouterConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    injection: InjectionConfig = Field(default_factory=InjectionConfig)
+    writer: WriterConfig = Field(default_factory=WriterConfig)
+
+    @model_validator(mode="after")
+    def _check_model_names(self) -> "ProxyConfig":
+        names = [m.name for m in self.models]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"models: duplicate name(s) {duplicates}")
+        for source, targets in self.router.fallbacks.items():
+            for name in [source, *targets]:
+                if name not in names:
+                    raise ValueError(f"router.fallbacks: {name!r} is not a configured model name")
+        return self
+
+    @property
+    def queue_path(self) -> Path:
+        return self.writer.queue_path or self.memory.data_dir / "write_queue.sqlite3"
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> "ProxyConfig":
+        """Read ``path`` (default ``./config.yaml`` if it exists, else the embedded defaults)."""
+        if path is None and not DEFAULT_CONFIG_FILE.exists():
+            return cls.parse({}, environ)
+        source = Path(path) if path is not None else DEFAULT_CONFIG_FILE
+        try:
+            data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{source}: no such file") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+        return cls.parse(data or {}, environ, source=str(source))
+
+    @classmethod
+    def parse(cls, data: Any, environ: Mapping[str, str] | None = None, source: str = "config") -> "ProxyConfig":
+        """Validate a parsed mapping, substituting ``${VAR}`` / ``${VAR:-default}`` first."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: the top level must be a mapping, not {type(data).__name__}")
+        try:
+            return cls.model_validate(substitute_env(data, os.environ if environ is None else environ))
+        except ValidationError as exc:
+            raise ConfigError(f"{source}: invalid configuration\n{describe(exc)}") from None
+
+
+def substitute_env(value: Any, environ: Mapping[str, str]) -> Any:
+    """Replace ``${VAR}`` references in every string. A value that is only a reference to an
+    unset variable (with no ``:-default``) becomes None, so optional secrets may be absent."""
+    if isinstance(value, dict):
+        return {k: substitute_env(v, environ) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute_env(v, environ) for v in value]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+    whole = _ENV_REF.fullmatch(value)
+    if whole and whole.group(1) not in environ and whole.group(2) is None:
+        return None
+    return _ENV_REF.sub(lambda m: environ.get(m.group(1), m.group(2) or ""), value)
+
+
+def describe(exc: ValidationError) -> str:
+    """One line per problem, each starting with the dotted path of the field."""
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"  {where}: {message}")
+    return "\n".join(lines)

@@ -1,0 +1,128 @@
+"""Recall: search the subject's memories with the last user message and put the results
+into the conversation as one system message, best first, within a token budget.
+
+The message goes after the caller's own leading system (or developer) messages and never
+replaces them::
+
+    [system: "You are a chef."]                    [system: "You are a chef."]
+    [user: "给我推荐一些四川美食"]         ->        [system: "Things you remember ...\n- 我叫张三\n- 我不能吃辣"]
+                                                    [user: "给我推荐一些四川美食"]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence
+
+from proxy.config import InjectionConfig
+from proxy.subject import MemoryControls, Subject
+
+log = logging.getLogger("proxy.memory")
+
+
+class MemorySearch(Protocol):
+    async def search(self, query: str, **kwargs: Any) -> dict[str, Any]: ...
+
+
+@dataclass(slots=True)
+class Recall:
+    """What memory did for one request; reported in the response headers."""
+
+    status: str  # "off" | "no-subject" | "no-query" | "injected" | "none" | "skipped"
+    ids: list[str] = field(default_factory=list)
+
+    def headers(self) -> dict[str, str]:
+        headers = {"X-Memory-Status": self.status, "X-Memory-Injected": str(len(self.ids))}
+        if self.ids:
+            headers["X-Memory-Ids"] = ",".join(self.ids)
+        return headers
+
+
+def _token_counter() -> Callable[[str], int]:
+    try:  # litellm ships cl100k_base, so this works offline
+        from litellm.litellm_core_utils.default_encoding import encoding
+    except Exception:  # pragma: no cover - depends on litellm internals
+        return lambda text: len(text) // 2 + 1  # conservative for CJK-heavy text
+    return lambda text: len(encoding.encode(text, disallowed_special=()))
+
+
+class Injector:
+    def __init__(self, config: InjectionConfig, count_tokens: Callable[[str], int] | None = None) -> None:
+        self.config = config
+        self.count_tokens = count_tokens or _token_counter()
+
+    async def recall(
+        self,
+        memory: MemorySearch | None,
+        subject: Subject | None,
+        controls: MemoryControls,
+        messages: list[dict[str, Any]],
+    ) -> tuple[list[dict[str, Any]], Recall]:
+        """Return the messages to send upstream (a new list when memories were added)."""
+        if not controls.read:
+            return messages, Recall("off")
+        if subject is None:
+            return messages, Recall("no-subject")
+        query = last_user_text(messages)
+        if not query:
+            return messages, Recall("no-query")
+        if memory is None:
+            return messages, Recall("skipped")  # still loading, or failed to load
+        try:
+            found = await asyncio.wait_for(
+                memory.search(query, limit=controls.limit, threshold=controls.threshold, **subject.scope()),
+                self.config.timeout,
+            )
+        except Exception as exc:  # the chat is answered anyway; memory is an extra
+            log.warning("memory search skipped for %s: %s: %s", subject.user_id, type(exc).__name__, exc)
+            return messages, Recall("skipped")
+        text, ids = self.render(found.get("results") or [])
+        if not ids:
+            return messages, Recall("none")
+        return insert_system(messages, {"role": "system", "content": text}), Recall("injected", ids)
+
+    def render(self, results: Sequence[dict[str, Any]]) -> tuple[str, list[str]]:
+        """The system message text and the ids it carries, best first, within the budget."""
+        lines = [self.config.preamble]
+        used = self.count_tokens(self.config.preamble)
+        ids: list[str] = []
+        for item in results:
+            fact = " ".join(str(item.get("memory") or "").split())
+            if not fact:
+                continue
+            line = f"- {fact}"
+            cost = self.count_tokens(line) + 1
+            if used + cost > self.config.max_tokens:
+                break  # results are best first: stop at the first that does not fit
+            lines.append(line)
+            used += cost
+            ids.append(str(item.get("id")))
+        return "\n".join(lines), ids
+
+
+def last_user_text(messages: Sequence[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return content_text(message.get("content")).strip()
+    return ""
+
+
+def content_text(content: Any) -> str:
+    """The text of a message's content, whether a string or a list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            str(part.get("text") or "") for part in content if isinstance(part, dict) and part.get("type") == "text"
+        )
+    return ""
+
+
+def insert_system(messages: list[dict[str, Any]], system: dict[str, Any]) -> list[dict[str, Any]]:
+    """A copy of ``messages`` with ``system`` after the leading system/developer messages."""
+    at = 0
+    while at < len(messages) and isinstance(messages[at], dict) and messages[at].get("role") in ("system", "developer"):
+        at += 1
+    return [*messages[:at], system, *messages[at:]]

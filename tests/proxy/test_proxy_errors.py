@@ -1,0 +1,136 @@
+"""Bad input and upstream failures answer in OpenAI's error shape, with the right status."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+USER = [{"role": "user", "content": "hi"}]
+
+
+def post(proxy, content: bytes | str, **headers: str) -> httpx.Response:
+    return httpx.post(f"{proxy.url}/v1/chat/completions", content=content,
+                      headers={"content-type": "application/json", **headers})
+
+
+def assert_openai_error(response: httpx.Response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["message"]
+    return error
+
+
+def test_invalid_json_is_a_400(proxy):
+    error = assert_openai_error(post(proxy, b'{"model": "echo", '), 400)
+    assert "not valid JSON" in error["message"]
+
+
+def test_a_body_that_is_not_an_object_is_a_400(proxy):
+    assert_openai_error(post(proxy, b"[1, 2]"), 400)
+
+
+@pytest.mark.parametrize("missing", ["model", "messages"])
+def test_a_missing_required_field_names_it(proxy, missing):
+    body = {"model": "echo", "messages": USER}
+    del body[missing]
+    error = assert_openai_error(httpx.post(f"{proxy.url}/v1/chat/completions", json=body), 400)
+    assert error["param"] == missing and missing in error["message"]
+
+
+def test_malformed_messages_are_a_400(proxy):
+    error = assert_openai_error(httpx.post(f"{proxy.url}/v1/chat/completions",
+                                           json={"model": "echo", "messages": ["hi"]}), 400)
+    assert error["param"] == "messages[0]"
+
+
+def test_an_unknown_model_is_a_404_listing_the_known_ones(proxy):
+    with pytest.raises(openai.NotFoundError) as caught:
+        proxy.openai().chat.completions.create(model="gpt-9", messages=USER)
+    error = caught.value.body
+    assert error["code"] == "model_not_found" and error["param"] == "model"
+    assert "gpt-9" in error["message"] and "echo" in error["message"]
+    assert proxy.upstream.requests == []
+
+
+def test_an_oversized_body_is_a_413(start_proxy):
+    proxy = start_proxy(server={"max_body_bytes": 2048})
+    big = [{"role": "user", "content": "x" * 5000}]
+    error = assert_openai_error(httpx.post(f"{proxy.url}/v1/chat/completions", json={"model": "echo", "messages": big}), 413)
+    assert "2048" in error["message"]
+
+
+def test_an_oversized_chunked_body_is_a_413_too(start_proxy):
+    proxy = start_proxy(server={"max_body_bytes": 2048})
+
+    def chunks():
+        yield b'{"model": "echo", "messages": [{"role": "user", "content": "'
+        for _ in range(10):
+            yield b"x" * 1000
+        yield b'"}]}'
+
+    response = httpx.post(f"{proxy.url}/v1/chat/completions", content=chunks())
+    assert_openai_error(response, 413)
+
+
+def test_a_bad_memory_control_is_a_400(proxy):
+    response = httpx.post(f"{proxy.url}/v1/chat/completions",
+                          json={"model": "echo", "messages": USER, "memory": {"limit": "lots"}})
+    assert assert_openai_error(response, 400)["param"] == "memory.limit"
+
+
+@pytest.mark.parametrize(
+    ("model", "status", "sdk_error"),
+    [
+        ("fail-400", 400, openai.BadRequestError),
+        ("fail-401", 401, openai.AuthenticationError),
+        ("fail-404", 404, openai.NotFoundError),
+        ("fail-429", 429, openai.RateLimitError),
+        ("fail-500", 500, openai.InternalServerError),
+        ("fail-502", 502, openai.InternalServerError),
+        ("fail-503", 503, openai.InternalServerError),
+        ("fail-504", 504, openai.InternalServerError),
+    ],
+)
+def test_upstream_errors_keep_their_status_and_message(proxy, model, status, sdk_error):
+    with pytest.raises(sdk_error) as caught:
+        proxy.openai().chat.completions.create(model=model, messages=USER)
+    assert caught.value.status_code == status
+    assert caught.value.body["message"] == f"fake upstream error {status}"
+
+
+def test_a_rate_limit_passes_retry_after_on(proxy):
+    response = httpx.post(f"{proxy.url}/v1/chat/completions", json={"model": "fail-429", "messages": USER})
+    error = assert_openai_error(response, 429)
+    assert response.headers["retry-after"] == "7"
+    assert error["code"] == "rate_limit_exceeded"
+
+
+def test_an_upstream_timeout_is_a_timeout_status(proxy):
+    response = httpx.post(f"{proxy.url}/v1/chat/completions", json={"model": "slow-3000", "messages": USER})
+    error = assert_openai_error(response, response.status_code)
+    assert response.status_code in (408, 504)
+    assert error["type"] == "timeout"
+
+
+def test_an_unreachable_upstream_is_a_502(start_proxy, tmp_path):
+    proxy = start_proxy(models=[{"name": "down", "model": "openai/down", "api_base": "http://127.0.0.1:9/v1",
+                                 "api_key": "x"}])
+    response = httpx.post(f"{proxy.url}/v1/chat/completions", json={"model": "down", "messages": USER})
+    assert_openai_error(response, 502)
+
+
+def test_a_failed_answer_is_not_remembered(proxy):
+    httpx.post(f"{proxy.url}/v1/chat/completions", json={"model": "fail-500", "messages": USER, "user": "u1"})
+    proxy.settle()
+    assert proxy.memory.adds == []
+
+
+def test_unknown_routes_answer_in_the_same_shape(proxy):
+    error = assert_openai_error(httpx.get(f"{proxy.url}/v1/nothing"), 404)
+    assert "/v1/nothing" in error["message"]
+
+
+def test_a_wrong_method_is_a_405(proxy):
+    assert_openai_error(httpx.get(f"{proxy.url}/v1/chat/completions"), 405)

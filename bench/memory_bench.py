@@ -36,6 +36,9 @@ EN = ["what is my name?", "what food do I like?", "plans for the weekend", "my k
       "when is my birthday", "favourite movie"]
 
 
+IDF = "scope"  # --idf
+
+
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
@@ -107,19 +110,26 @@ class PrecomputedQueries:
 
 
 def bench_search(embedder, sizes: list[int], users: int = 1000, n_queries: int = 500) -> None:
-    log(f"\n## search p50/p95, top-10 within one user, {users} users, query embedding excluded")
+    log(f"\n## search p50/p95, top-10 within one user, {users} users, query embedding excluded, BM25 IDF per {IDF}")
     queries = ZH + EN
     pool_texts = [f"{ZH[i % 10]} {EN[(i * 7) % 10]} #{i}" for i in range(400)]
     pool = embedder.embed_documents(pool_texts)
+    # The sparse (BM25) vectors memories carry, so the hybrid search has real terms to match.
+    from memory_core.vector_store import Vectors
+    from memory_core.vector_store.sparse import sparse_document
+    pool_sparse = [sparse_document(t) for t in pool_texts]
+    pool_ctx = [sparse_document(pool_texts[k - 1] + "\n" + t, 32) for k, t in enumerate(pool_texts)]
     rng = np.random.default_rng(0)
     fast = PrecomputedQueries(embedder, queries)
     for size in sizes:
-        with tempfile.TemporaryDirectory() as d, Memory({"data_dir": d}, embedder=fast) as m:
+        with tempfile.TemporaryDirectory() as d, \
+                Memory({"data_dir": d, "vector_store": {"idf": IDF}}, embedder=fast) as m:
             t0 = time.perf_counter()
             step = 2000
             for start in range(0, size, step):
                 n = min(step, size - start)
-                base = pool[rng.integers(0, len(pool), n)]
+                picks = rng.integers(0, len(pool), n)
+                base = pool[picks]
                 vecs = base + rng.normal(0, 0.03, base.shape).astype(np.float32)
                 vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
                 points = []
@@ -130,7 +140,9 @@ def bench_search(embedder, sizes: list[int], users: int = 1000, n_queries: int =
                                "role": "user", "tags": [], "metadata": {},
                                "created_at": "2026-01-01T00:00:00.000000Z",
                                "updated_at": "2026-01-01T00:00:00.000000Z", "created_ts": i}
-                    points.append((str(__import__("uuid").uuid4()), vecs[j], payload))
+                    k = int(picks[j])
+                    points.append((str(__import__("uuid").uuid4()),
+                                   Vectors(vecs[j], vecs[j], pool_sparse[k], pool_ctx[k]), payload))
                 m._store.upsert(points)
                 if size >= 50_000 and (start // step) % 10 == 0:
                     log(f"  loading {start + n}/{size} ...")
@@ -159,10 +171,20 @@ def bench_quality(embedder, retrieval_set, ks=(5, 10)) -> dict[str, float]:
         done = 0
         total = sum(len(v) for v in rs.memories.values())
         for user, items in rs.memories.items():
-            for start in range(0, len(items), 64):
-                chunk = items[start:start + 64]
+            # One add() per conversation session (LoCoMo, with its date as timestamp=),
+            # at most 64 turns; a memory without a session (MADial) is its own add().
+            calls: list[list[tuple[str, str]]] = []
+            for key, text in items:
+                sess = rs.session_of.get(key)
+                if calls and sess is not None and rs.session_of.get(calls[-1][-1][0]) == sess \
+                        and len(calls[-1]) < 64:
+                    calls[-1].append((key, text))
+                else:
+                    calls.append([(key, text)])
+            for chunk in calls:
                 out = m.add([{"role": "user", "content": text} for _, text in chunk],
-                            user_id=user, infer=False)["results"]
+                            user_id=user, infer=False,
+                            timestamp=rs.date_of.get(rs.session_of.get(chunk[0][0], "")))["results"]
                 for (key, _), r in zip(chunk, out):
                     keys_of.setdefault(r["id"], []).append(key)
                 done += len(chunk)
@@ -198,7 +220,11 @@ def main() -> None:
     ap.add_argument("--embedder", default="e5-offline", help="embedder provider (e5-offline, minilm-offline)")
     ap.add_argument("--locomo", help="path to locomo-dev.json")
     ap.add_argument("--madial", help="folder with dev-memories.jsonl and dev-queries.jsonl")
+    ap.add_argument("--idf", default="scope", choices=["scope", "collection"],
+                    help="vector_store.idf for the search section")
     args = ap.parse_args()
+    global IDF
+    IDF = args.idf
     sections = set(args.only.split(","))
 
     t0 = time.perf_counter()

@@ -93,7 +93,7 @@ def ensure_litellm_proxy() -> Path:
     return binary
 
 
-def seed_memories(data_dir: Path, count: int) -> None:
+def seed_memories(data_dir: Path, count: int) -> dict[str, float]:
     """``count`` memories for BENCH_USER. Their vectors are real embeddings of 200 varied
     sentences plus a little noise (embedding 10,000 texts here would take minutes); the
     search itself is the same work either way."""
@@ -133,6 +133,27 @@ def seed_memories(data_dir: Path, count: int) -> None:
         total = memory.get_all(user_id=BENCH_USER, page_size=1).get("total")
         if total is not None and total != count:
             raise RuntimeError(f"seeded {total} memories, wanted {count}")
+        return search_cost(memory)
+
+
+def search_cost(memory: Any, n: int = 100) -> dict[str, float]:
+    """memory_core's own search (query embedding + store search), in this process, with
+    the prompts the benchmark sends: the floor under memory-on's added latency."""
+    import resource
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    for i in range(10):
+        memory.search(PROMPT.replace("{n}", f"w{i}"), user_id=BENCH_USER, threshold=0.0)
+    times, cpu_before = [], cpu()
+    for i in range(n):
+        started = time.perf_counter()
+        memory.search(PROMPT.replace("{n}", str(i)), user_id=BENCH_USER, threshold=0.0)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {"p50_ms": times[n // 2], "p95_ms": times[int(n * 0.95)], "cpu_ms": (cpu() - cpu_before) * 1000 / n}
 
 
 def wrk(url: str, concurrency: int, duration: float, body: str, headers: str = "") -> dict[str, Any]:
@@ -145,10 +166,16 @@ def wrk(url: str, concurrency: int, duration: float, body: str, headers: str = "
     return data
 
 
-def body(user: str | None = None) -> str:
+SCENARIOS = ("direct", "memory-off", "memory-on", "litellm-proxy",
+             "direct-stream", "memory-off-stream", "litellm-proxy-stream")
+
+
+def body(user: str | None = None, stream: bool = False) -> str:
     request: dict[str, Any] = {"model": "echo", "messages": [{"role": "user", "content": PROMPT}], "max_tokens": 64}
     if user:
         request["user"] = user
+    if stream:
+        request["stream"] = True
     return json.dumps(request, ensure_ascii=False)
 
 
@@ -160,6 +187,7 @@ class Servers:
         self.processes: list[subprocess.Popen] = []
         self.urls: dict[str, str] = {}
         self.pids: dict[str, int] = {}
+        self.search_cost: dict[str, float] = {}
 
     def start(self) -> None:
         env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(REPO)}
@@ -171,8 +199,9 @@ class Servers:
         data_dir = self.workdir / "memproxy-data"
         log(f"seeding {self.memories} memories for {BENCH_USER} ...")
         started = time.monotonic()
-        seed_memories(data_dir, self.memories)
-        log(f"  seeded in {time.monotonic() - started:.1f} s")
+        self.search_cost = seed_memories(data_dir, self.memories)
+        log(f"  seeded in {time.monotonic() - started:.1f} s; memory_core search alone: "
+            f"p50 {self.search_cost['p50_ms']:.2f} ms, {self.search_cost['cpu_ms']:.2f} ms CPU")
         port = free_port()
         config = {
             "server": {"host": "127.0.0.1", "port": port},
@@ -255,6 +284,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                  ("memory-on", "memproxy", body(BENCH_USER), "X-Memory-Write: false")]
     if not args.skip_litellm:
         scenarios.append(("litellm-proxy", "litellm-proxy", body(), ""))
+    if args.stream:  # the same, streamed (the fake upstream sends 5 content chunks)
+        scenarios += [("direct-stream", "upstream", body(stream=True), ""),
+                      ("memory-off-stream", "memproxy", body(stream=True), "")]
+        if not args.skip_litellm:
+            scenarios.append(("litellm-proxy-stream", "litellm-proxy", body(stream=True), ""))
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "load_before": os.getloadavg()},
                                "litellm": litellm_version(), "memories": args.memories,
                                "rounds": args.rounds, "duration_s": args.duration, "runs": {}}
@@ -279,6 +313,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         f"{figures['rps']:8.1f} req/s  cpu {figures['server_cpu_ms_per_request']:.2f} ms/req  "
                         f"errors {figures['socket_errors'] + figures['non2xx']}")
         results["rss_mb"] = {name: rss_mb(pid) for name, pid in servers.pids.items()}
+        results["memory_core_search"] = servers.search_cost
         results["machine"]["load_after"] = os.getloadavg()
     except BaseException:
         log(f"failed: the servers' logs are in {workdir}")
@@ -294,8 +329,8 @@ def summarize(runs: dict[str, list[dict[str, Any]]], concurrency: list[int]) -> 
     """Median over rounds; added latency is taken round by round against that round's direct run."""
     summary: dict[str, Any] = {}
     for c in concurrency:
-        direct = runs[f"direct@c{c}"]
-        for name in ("direct", "memory-off", "memory-on", "litellm-proxy"):
+        for name in SCENARIOS:
+            direct = runs[f"direct-stream@c{c}" if name.endswith("-stream") else f"direct@c{c}"]
             rounds = runs.get(f"{name}@c{c}")
             if not rounds:
                 continue
@@ -317,11 +352,11 @@ def report(results: dict[str, Any], concurrency: list[int]) -> str:
     lines = ["| scenario | c | p50 ms | added p50 ms | added p95 ms | added p99 ms | req/s | server CPU ms/req |",
              "|---|---|---|---|---|---|---|---|"]
     for c in concurrency:
-        for name in ("direct", "memory-off", "memory-on", "litellm-proxy"):
+        for name in SCENARIOS:
             s = summary.get(f"{name}@c{c}")
             if s is None:
                 continue
-            added = ["—"] * 3 if name == "direct" else [f"{s[f'added_{k}_ms']:.2f}" for k in ("p50", "p95", "p99")]
+            added = ["—"] * 3 if name.startswith("direct") else [f"{s[f'added_{k}_ms']:.2f}" for k in ("p50", "p95", "p99")]
             lines.append(f"| {name} | {c} | {s['p50_ms']:.2f} | {' | '.join(added)} | {s['rps']:.0f} | "
                          f"{s['server_cpu_ms_per_request']:.2f} |")
     lines.append("")
@@ -335,6 +370,10 @@ def report(results: dict[str, Any], concurrency: list[int]) -> str:
     if f"litellm-proxy@c{last}" in summary:
         ratio = summary[f"memory-off@c{last}"]["rps"] / summary[f"litellm-proxy@c{last}"]["rps"]
         lines.append(f"- req/s at c={last}: memproxy memory-off / LiteLLM proxy = {ratio:.2f}x (target >= 2x)")
+    if results.get("memory_core_search"):
+        cost = results["memory_core_search"]
+        lines.append(f"- memory_core search alone ({results['memories']} memories, in-process): p50 {cost['p50_ms']:.2f} ms, "
+                     f"p95 {cost['p95_ms']:.2f} ms, {cost['cpu_ms']:.2f} ms CPU per search")
     lines.append("- server RSS MB (now/peak): " + ", ".join(
         f"{k} {v[0]:.0f}/{v[1]:.0f}" for k, v in results["rss_mb"].items()))
     load = results["machine"]
@@ -351,6 +390,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--memories", type=int, default=10_000)
     parser.add_argument("--skip-litellm", action="store_true", help="no LiteLLM proxy comparison")
+    parser.add_argument("--stream", action="store_true", help="also measure streamed answers (memory off)")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args()
     results = run(args)

@@ -8,27 +8,36 @@ Layout per memory (one point):
 - dense ""    : e5("passage: " + text)                                  (as today)
 - dense "ctx" : e5("passage: " + previous message of the same add() call + "\n" + text)
                 (no previous message: the text alone)
-- sparse "bm25"     : Bm25(avg_len=16).embed_document(date + "\n" + text)
-- sparse "bm25_ctx" : Bm25(avg_len=32).embed_document(date + "\n" + ctx text)
-  both with Modifier.Idf; date = the add() call's date ("8 May 2023"), only when the
-  caller gave one; Bm25Config: Multilingual tokenizer, en+zh stopwords, en stemmer.
+- sparse "bm25"     : sparse_document(date + "\n" + text, avg_len=16)
+- sparse "bm25_ctx" : sparse_document(date + "\n" + ctx text, avg_len=32)
+  = qdrant_edge.Bm25 (Multilingual tokenizer, en+zh stopwords, en stemmer) document
+  vector + a BM25 part over CJK character bigrams (crc32-hashed indices); both sparse
+  vectors with Modifier.Idf; date = the add() call's date ("8 May 2023"), only when the
+  caller gave one.
 - payload: user_id ..., "prev"/"next": ids of the neighbouring memories of the same
   add() call (for the neighbour smoothing).
 
 Query: 4 prefetches (limit 100, user filter; sparse ones with per-user IDF
 SearchParams(idf=IdfParams(corpus=<user filter>))), Fusion.Rrf(k=2), limit 50, then
-client-side smoothing s'(i) = s(i) + 0.5 * max(s(prev(i)), s(next(i))) over those 50.
+client-side smoothing s'(i) = s(i) + 0.5 * max(s(prev(i)), s(next(i))) over those 50,
+then the final 10's cosines (for the calibrated score) and payloads by one query_batch
+restricted to their ids (cosines_of).
+
+Fidelity runs the recipe through Edge on the dev sets (dense vectors from the
+research cache); latency uses random dense vectors (a filtered exact search does
+not depend on their values) and sparse vectors of real LoCoMo turns.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
+import re
 import shutil
-import statistics
 import sys
 import tempfile
 import time
+import zlib
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +65,38 @@ def bm25_model(avg_len: float) -> qe.Bm25:
 
 BM25_PLAIN, BM25_CTX = bm25_model(16), bm25_model(32)
 
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_CJK_RUN = re.compile(f"[{_CJK}]{{2,}}")
+
+
+def cjk_bigrams(text: str) -> list[str]:
+    return [run[i:i + 2] for run in _CJK_RUN.findall(text.lower()) for i in range(len(run) - 1)]
+
+
+def _bigram_index(bigram: str) -> int:
+    # stable across processes (never Python's salted hash()); a separate namespace prefix
+    return zlib.crc32(("cjk2\x00" + bigram).encode("utf-8"))
+
+
+def sparse_document(text: str, model: qe.Bm25, avg_len: float, k1: float = 1.2, b: float = 0.75) -> qe.SparseVector:
+    """qdrant_edge.Bm25's document vector plus a BM25 part over CJK character bigrams."""
+    v = model.embed_document(text)
+    w = dict(zip(v.indices, v.values))
+    bg = Counter(cjk_bigrams(text))
+    n = sum(bg.values())
+    for t, tf in bg.items():
+        i = _bigram_index(t)
+        w[i] = w.get(i, 0.0) + tf * (k1 + 1) / (tf + k1 * (1 - b + b * n / avg_len))
+    return qe.SparseVector(indices=list(w), values=list(w.values()))
+
+
+def sparse_query(text: str, model: qe.Bm25 = None) -> qe.SparseVector:
+    v = (model or BM25_PLAIN).embed_query(text)
+    w = dict(zip(v.indices, v.values))
+    for t in set(cjk_bigrams(text)):
+        w[_bigram_index(t)] = 1.0
+    return qe.SparseVector(indices=list(w), values=list(w.values()))
+
 
 def open_shard(path: str, dims: int = 384, threads: int = 1) -> qe.EdgeShard:
     cfg = qe.EdgeConfig(
@@ -76,7 +117,7 @@ def user_filter(user: str) -> qe.Filter:
 
 def hybrid_request(qvec: list[float], qsparse: qe.SparseVector, flt: qe.Filter, *, limit: int = FUSED,
                    per_user_idf: bool = True, sources: str = "dense,ctx,bm25,bm25_ctx",
-                   prefetch: int = PREFETCH) -> qe.QueryRequest:
+                   prefetch: int = PREFETCH, with_vector=False) -> qe.QueryRequest:
     params = qe.SearchParams(idf=qe.IdfParams(corpus=flt)) if per_user_idf else None
     pf = []
     for s in sources.split(","):
@@ -88,7 +129,7 @@ def hybrid_request(qvec: list[float], qsparse: qe.SparseVector, flt: qe.Filter, 
             pf.append(qe.Prefetch(limit=prefetch, query=qe.Query.Nearest(qsparse, using=s), filter=flt,
                                   params=params))
     return qe.QueryRequest(limit=limit, prefetches=pf, query=qe.Fusion.Rrf(k=RRF_K), filter=flt,
-                           with_payload=qe.PayloadSelector.Include(["prev", "next"]), with_vector=False)
+                           with_payload=qe.PayloadSelector.Include(["prev", "next"]), with_vector=with_vector)
 
 
 def smooth(hits, limit: int, gamma: float = SMOOTH) -> list:
@@ -101,6 +142,19 @@ def smooth(hits, limit: int, gamma: float = SMOOTH) -> list:
         out.append((h.score + gamma * nb, h))
     out.sort(key=lambda x: -x[0])
     return [h for _, h in out[:limit]]
+
+
+def cosines_of(shard: qe.EdgeShard, qvec: list[float], ids: list) -> dict:
+    """max(cosine plain, cosine ctx) of the given points, computed by Qdrant (no vectors copied);
+    the plain request also brings the final points' payloads."""
+    only = qe.Filter(must=[qe.HasIdCondition(set(ids))])
+    plain, ctx = shard.query_batch(qe.QueryBatchRequest([
+        qe.QueryRequest(limit=len(ids), query=qe.Query.Nearest(qvec), filter=only, with_payload=True),
+        qe.QueryRequest(limit=len(ids), query=qe.Query.Nearest(qvec, using="ctx"), filter=only, with_payload=False)]))
+    out = {h.id: h.score for h in plain}
+    for h in ctx:
+        out[h.id] = max(out.get(h.id, -1.0), h.score)
+    return out
 
 
 # ----------------------------------------------------------------------------
@@ -138,8 +192,8 @@ def fidelity(rs, S: Sources, dates: bool) -> None:
                 payload["next"] = nxt[i]
             pts.append(qe.Point(pid[(u, i)], {
                 "": plain[u][i].tolist(), "ctx": ctxv[u][i].tolist(),
-                "bm25": BM25_PLAIN.embed_document(d + ptexts[u][i]),
-                "bm25_ctx": BM25_CTX.embed_document(d + ctexts[u][i])}, payload))
+                "bm25": sparse_document(d + ptexts[u][i], BM25_PLAIN, 16),
+                "bm25_ctx": sparse_document(d + ctexts[u][i], BM25_CTX, 32)}, payload))
         for j in range(0, len(pts), 256):
             shard.update(qe.UpdateOperation.upsert_points(pts[j:j + 256]))
     print(f"  indexed {n} points in {time.time() - t0:.1f}s", flush=True)
@@ -156,7 +210,7 @@ def fidelity(rs, S: Sources, dates: bool) -> None:
         scores = []
         for qi, q in enumerate(rs.queries):
             flt = user_filter(q.user)
-            hits = shard.query(hybrid_request(qv[qi].tolist(), BM25_PLAIN.embed_query(q.text), flt, **kw))
+            hits = shard.query(hybrid_request(qv[qi].tolist(), sparse_query(q.text), flt, **kw))
             if sm:
                 hits = smooth(hits, 10)
             s = np.full(len(rs.memories[q.user]), -1e9)
@@ -187,8 +241,9 @@ def latency(points: int, users: int, locomo: str | None, n_queries: int = 500, t
     t0 = time.time()
     per = points // users
     dates = ["8 May 2023", "25 December 2023", "1 February 2024"]
-    sp_plain = [BM25_PLAIN.embed_document(dates[i % 3] + "\n" + t) for i, t in enumerate(texts)]
-    sp_ctx = [BM25_CTX.embed_document(dates[i % 3] + "\n" + texts[i - 1] + "\n" + t) for i, t in enumerate(texts)]
+    sp_plain = [sparse_document(dates[i % 3] + "\n" + t, BM25_PLAIN, 16) for i, t in enumerate(texts)]
+    sp_ctx = [sparse_document(dates[i % 3] + "\n" + texts[i - 1] + "\n" + t, BM25_CTX, 32)
+              for i, t in enumerate(texts)]
     tt = time.time() - t0
     print(f"sparse embedding of documents: {tt / len(texts) / 2 * 1e3:.3f} ms per text")
     batch = []
@@ -217,10 +272,10 @@ def latency(points: int, users: int, locomo: str | None, n_queries: int = 500, t
     print(f"optimize (merge segments, no vector index): {time.time() - t:.1f}s", flush=True)
     qvs = rng.normal(size=(64, 384)).astype(np.float32)
     qvs /= np.linalg.norm(qvs, axis=1, keepdims=True)
-    qsp = [BM25_PLAIN.embed_query(questions[i % len(questions)]) for i in range(64)]
+    qsp = [sparse_query(questions[i % len(questions)]) for i in range(64)]
     t = time.perf_counter()
     for qq in questions[:200]:
-        BM25_PLAIN.embed_query(qq)
+        sparse_query(qq)
     print(f"sparse embedding of a query: {(time.perf_counter() - t) / min(200, len(questions)) * 1e3:.3f} ms")
 
     variants = {
@@ -236,6 +291,12 @@ def latency(points: int, users: int, locomo: str | None, n_queries: int = 500, t
             qvs[i % 64].tolist(), qsp[i % 64], user_filter(u), limit=50),
         "RRF 4 sources, per-user IDF, prefetch 50, limit 50 + smoothing": lambda u, i: hybrid_request(
             qvs[i % 64].tolist(), qsp[i % 64], user_filter(u), limit=50, prefetch=50),
+        "recommended + both dense vectors returned, smoothing + cosines": lambda u, i: hybrid_request(
+            qvs[i % 64].tolist(), qsp[i % 64], user_filter(u), limit=50, with_vector=["", "ctx"]),
+        "recommended, smoothing, then retrieve the final 10 with vectors + cosines": lambda u, i: hybrid_request(
+            qvs[i % 64].tolist(), qsp[i % 64], user_filter(u), limit=50),
+        "recommended, smoothing, then cosines of the final 10 by a HasId query_batch": lambda u, i: hybrid_request(
+            qvs[i % 64].tolist(), qsp[i % 64], user_filter(u), limit=50),
     }
     times = {k: [] for k in variants}
     for i in range(n_queries + 20):  # interleaved: every variant sees the same user, query and load
@@ -245,7 +306,15 @@ def latency(points: int, users: int, locomo: str | None, n_queries: int = 500, t
             t = time.perf_counter()
             hits = shard.query(req)
             if "smoothing" in name:
-                smooth(hits, 10)
+                top = smooth(hits, 10)
+                if "cosines" in name:  # the calibrated score: max cosine over the two dense vectors
+                    q = qvs[i % 64]
+                    if "HasId" in name:
+                        cosines_of(shard, q.tolist(), [h.id for h in top])
+                    else:
+                        if "retrieve" in name:
+                            top = shard.retrieve([h.id for h in top], with_payload=True, with_vector=["", "ctx"])
+                        [max(float(np.dot(q, h.vector[""])), float(np.dot(q, h.vector["ctx"]))) for h in top]
             if i >= 20:
                 times[name].append((time.perf_counter() - t) * 1000)
     print(f"\n| query ({points} points, {users} users, {per}/user, search threads {threads}, "

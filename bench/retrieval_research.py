@@ -3,12 +3,16 @@
     python bench/retrieval_research.py --locomo /work/shared/data/locomo/locomo-dev.json \
                                        --madial /work/shared/data/madial-zh [--out table.md]
 
-Everything is exact (numpy cosine, python BM25) and emulates what Qdrant (Edge or
-server) computes: a dense cosine prefetch and a sparse prefetch (BM25 term weights on
-the document side, Modifier.Idf with collection-wide IDF), each limited to
-``PREFETCH`` candidates inside the user's filter, then fused (RRF or DBSF) over the
-union of the candidates. Embeddings are cached in /tmp/retrieval_cache
-(bench/research_embed.py).
+Prints the tables of docs/retrieval.md (~10 s once the embeddings are cached; the first
+run embeds ~14k passages: ~25-40 min on 2 cores). Everything is exact (numpy cosine,
+python BM25) and emulates what Qdrant (Edge or server) computes: dense cosine
+prefetches and sparse prefetches (BM25 term weights on the document side as
+qdrant_edge.Bm25 makes them, query terms weight 1, Modifier.Idf with per-user or
+shard-wide IDF), each limited to ``PREFETCH`` candidates inside the user's filter,
+then fused as Qdrant's RRF / DBSF over the union of the candidates, then (optionally)
+the neighbour smoothing done client-side. bench/research_edge.py runs the
+recommended method through a real EdgeShard and gets the same figures. Embeddings are
+cached in /tmp/retrieval_cache (bench/research_embed.py).
 
 Protocol (see the data READMEs): LoCoMo one memory per turn "{speaker}: {text}", one
 user per conversation, a session's turns added in one add() call (so the neighbours
@@ -323,6 +327,13 @@ class Sources:
     dates: dict[str, str] = {}
 
     # lexical ---------------------------------------------------------------
+    def sparse(self, p: Bm25Params, variant: str = "plain") -> list[np.ndarray]:
+        """The recommended sparse vector: qdrant_edge.Bm25 (Multilingual, en+zh stopwords, en
+        stemmer) plus a second BM25 part over CJK character bigrams (disjoint indices, own
+        length), both under the same IDF modifier: the scores add up."""
+        a, b = self.bm25(TOK, p, variant), self.bm25("cjk-bigram", p, variant)
+        return [x + y for x, y in zip(a, b)]
+
     def bm25(self, tok: str = "en", p: Bm25Params | None = None, variant: str = "plain") -> list[np.ndarray]:
         p = p or Bm25Params()
         key = f"bm25:{tok}:{p}:{variant}"
@@ -334,6 +345,24 @@ class Sources:
         return self._cache[key]
 
 
+def tok_cjk_bigrams(text: str) -> list[str]:
+    """Only the CJK character bigrams (a second BM25 part added to Qdrant's tokens)."""
+    out: list[str] = []
+    for run in _RUN.findall(text.lower()):
+        if _IS_CJK.match(run) and len(run) > 1:
+            out.extend(run[i:i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def tok_qdrant_plus_bigrams(text: str) -> list:
+    """Qdrant's multilingual tokens (+ stopwords, stemmer) plus CJK character bigrams."""
+    toks = list(TOKENISERS["qdrant-multi-sw"]()(text))
+    for run in _RUN.findall(text.lower()):
+        if _IS_CJK.match(run) and len(run) > 1:
+            toks.extend("bi:" + run[i:i + 2] for i in range(len(run) - 1))
+    return toks
+
+
 TOKENISERS = {
     "en": tok_en,
     "bigram": tok_bigram,
@@ -342,6 +371,8 @@ TOKENISERS = {
     "qdrant-multi": lambda: qdrant_tok("qdrant-multi"),
     "qdrant-multi-sw": lambda: qdrant_tok("qdrant-multi-sw"),
 }
+TOKENISERS["qdrant-multi-sw+bigram"] = lambda: tok_qdrant_plus_bigrams
+TOKENISERS["cjk-bigram"] = tok_cjk_bigrams
 _TOK_INST: dict[str, QdrantTok] = {}
 for _n in ("qdrant-default", "qdrant-multi", "qdrant-multi-sw"):
     TOKENISERS[_n] = (lambda n: (lambda: _TOK_INST.setdefault(n, qdrant_tok(n))))(_n)
@@ -456,14 +487,83 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, n: int = 2000, seed: int = 0)
 # The experiment grid
 # ----------------------------------------------------------------------------
 
-def fmt_row(name: str, r: dict[str, float], pct: bool) -> str:
+def fmt_row(name: str, r: dict[str, float], pct: bool, extra: str = "") -> str:
     f = (lambda x: f"{100 * x:.1f}") if pct else (lambda x: f"{x:.3f}")
     cols = ["R@5", "R@10", "S@5", "c1", "c2", "c3", "c4"] if pct else ["R@5", "R@10"]
-    return "| " + name + " | " + " | ".join(f(r[c]) if c in r else "" for c in cols) + " |"
+    return "| " + name + " | " + " | ".join(f(r[c]) if c in r else "" for c in cols) + " |" + \
+        (f" {extra} |" if extra else "")
+
+
+def neighbours(rs: RetrievalSet) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per user, index of the previous / next memory of the same add() call (-1: none)."""
+    out = {}
+    for u, calls in add_calls(rs).items():
+        prev = np.full(len(rs.memories[u]), -1)
+        nxt = np.full(len(rs.memories[u]), -1)
+        for c in calls:
+            for j in range(len(c)):
+                if j:
+                    prev[c[j]] = c[j - 1]
+                if j + 1 < len(c):
+                    nxt[c[j]] = c[j + 1]
+        out[u] = (prev, nxt)
+    return out
+
+
+def smooth(rs: RetrievalSet, fused: list[np.ndarray], gamma: float = 0.5, top: int = 50) -> list[np.ndarray]:
+    """Neighbour smoothing over the top `top` fused candidates (what the client receives):
+    s'(i) = s(i) + gamma * max(s(prev(i)), s(next(i))), neighbours outside the top count 0."""
+    if gamma == 0:
+        return fused
+    nb = neighbours(rs)
+    out = []
+    for q, s in zip(rs.queries, fused):
+        prev, nxt = nb[q.user]
+        known = np.zeros(len(s))
+        idx = topk(s, top)
+        known[idx] = np.maximum(s[idx], 0)
+        ps = np.where(prev >= 0, known[np.maximum(prev, 0)], 0)
+        ns = np.where(nxt >= 0, known[np.maximum(nxt, 0)], 0)
+        s2 = np.full(len(s), -1.0)
+        s2[idx] = s[idx] + gamma * np.maximum(ps, ns)[idx]
+        out.append(s2)
+    return out
+
+
+class Table:
+    """Rows with R@10 deltas (paired bootstrap 95% interval) against a chosen row."""
+
+    def __init__(self, rs: RetrievalSet, out: list[str], pct: bool) -> None:
+        self.rs, self.out, self.pct = rs, out, pct
+        self.r10: dict[str, np.ndarray] = {}
+        self.scores: dict[str, list[np.ndarray]] = {}
+
+    def header(self, title: str) -> None:
+        if self.pct:
+            self.out += [f"\n{title}\n",
+                         "| method | R@5 | R@10 | session any@5 | R@10 c1 multi-hop | c2 temporal | c3 open-domain "
+                         "| c4 single-hop | R@10 vs ref. (95% CI) |",
+                         "|---|---|---|---|---|---|---|---|---|"]
+        else:
+            self.out += [f"\n{title}\n", "| method | R@5 | R@10 | R@10 vs ref. (95% CI) |", "|---|---|---|---|"]
+
+    def add(self, key: str, name: str, s: list[np.ndarray], ref: str | None = None) -> None:
+        self.scores[key] = s
+        self.r10[key] = per_query_r10(self.rs, s)
+        extra = ""
+        if ref is not None:
+            lo, hi = paired_bootstrap(self.r10[ref], self.r10[key])
+            d = self.r10[key].mean() - self.r10[ref].mean()
+            m = 100 if self.pct else 1
+            fmt = "{:+.1f}" if self.pct else "{:+.3f}"
+            extra = f"{fmt.format(m * d)} [{fmt.format(m * lo)}, {fmt.format(m * hi)}] vs {ref}"
+        self.out.append(fmt_row(f"{key}. {name}" if key[0].isalnum() else name, evaluate(self.rs, s), self.pct, extra))
+        print(self.out[-1], flush=True)
 
 
 def locomo_dates(path: str) -> dict[str, str]:
-    """session key (as RetrievalSet.session_of) -> "8 May 2023"."""
+    """session key (as RetrievalSet.session_of) -> "8 May 2023": the date a caller would pass
+    with the session's add() call (LoCoMo's session_N_date_time)."""
     import json
 
     out = {}
@@ -476,82 +576,134 @@ def locomo_dates(path: str) -> dict[str, str]:
     return out
 
 
+TOK = "qdrant-multi-sw"  # qdrant_edge.Bm25: Multilingual tokenizer, en+zh stopwords, en stemmer
+
+
 def run_locomo(path: str, out: list[str]) -> None:
     rs = load_locomo(path)
     S = Sources(rs)
     S.dates = locomo_dates(path)
     P = Bm25Params
-    out.append(f"\n### LoCoMo dev ({len(rs.queries)} questions, categories 1-4)\n")
-    out.append("| method | R@5 | R@10 | session any@5 | R@10 c1 multi-hop | c2 temporal | c3 open | c4 single |")
-    out.append("|---|---|---|---|---|---|---|---|")
-    rows: dict[str, list[np.ndarray]] = {}
+    pu = P(scope="user", avg_len=16)  # per-user IDF, Bm25Config(avg_len=16): the recommended sparse side
+    pc = P(scope="user", avg_len=32)  # contextual texts are ~2x longer
+    d0, d1 = S.dense("plain"), S.dense("ctx10")
+    # the recommended sparse vectors (qdrant_edge.Bm25 tokens + a CJK-bigram part, which is
+    # empty on this English set)
+    b0, b1 = S.sparse(pu), S.sparse(pc, "ctx10")
+    b0d, b1d = S.sparse(pu, "plain+date"), S.sparse(pc, "ctx10+date")
+    K = 2  # Qdrant's default RRF k
 
-    def add(name: str, s: list[np.ndarray]) -> None:
-        rows[name] = s
-        out.append(fmt_row(name, evaluate(rs, s), True))
-        print(out[-1], flush=True)
+    t = Table(rs, out, True)
+    t.header(f"### LoCoMo dev: the method step by step ({len(rs.queries)} questions, categories 1-4)")
+    t.add("A", "BM25Okapi per-user IDF, [a-z0-9]+ tokens (README reference)", S.bm25("en", P(k1=1.5, idf="okapi", scope="user")))
+    t.add("B", "e5-small dense, plain memory text (README reference)", d0)
+    t.add("C", "BM25 qdrant_edge.Bm25 Multilingual + en/zh stopwords + en stemmer (+ CJK bigrams), per-user IDF", b0, "A")
+    t.add("D", f"RRF k={K} (B, C)", hybrid([d0], [b0], "rrf", K), "B")
+    t.add("E", f"RRF k={K} (B, C, dense ctx, BM25 ctx); ctx = previous message of the add() call + memory", hybrid([d0, d1], [b0, b1], "rrf", K), "D")
+    t.add("F", "E + neighbour smoothing 0.5 over the top 50", smooth(rs, t.scores["E"]), "E")
+    t.add("G", "E + session date tokens in both sparse vectors", hybrid([d0, d1], [b0d, b1d], "rrf", K), "E")
+    t.add("H", "**recommended**: G + neighbour smoothing 0.5 over the top 50", smooth(rs, t.scores["G"]), "G")
+    t.add("I", "cheaper: H without the dense ctx vector (one embedding per memory)", smooth(rs, hybrid([d0], [b0d, b1d], "rrf", K)), "H")
+    t.add("J", "H with a shard-wide IDF over ~1000 users (simulated) instead of per-user",
+          smooth(rs, hybrid([d0, d1], [S.bm25(TOK, P(scope="fleet", avg_len=16), "plain+date"),
+                                     S.bm25(TOK, P(scope="fleet", avg_len=32), "ctx10+date")], "rrf", K)), "H")
 
-    # lexical
-    add("BM25 okapi k1=1.5 per-user IDF, [a-z0-9]+ (README reference)", S.bm25("en", P(k1=1.5, idf="okapi", scope="user")))
-    add("BM25 k1=1.2 b=.75 global IDF, [a-z0-9]+", S.bm25("en", P()))
-    add("BM25 qdrant Word tokenizer (en stopwords+stemmer)", S.bm25("qdrant-default", P()))
-    add("BM25 qdrant Multilingual, no stopwords/stemmer", S.bm25("qdrant-multi", P()))
-    add("BM25 qdrant Multilingual + en/zh stopwords + en stemmer", S.bm25("qdrant-multi-sw", P()))
-    add("BM25 qdrant Multilingual+sw, avg_len fixed 256 (Bm25Config default)", S.bm25("qdrant-multi-sw", P(avg_len=256)))
-    add("BM25 qdrant Multilingual+sw, avg_len fixed 12", S.bm25("qdrant-multi-sw", P(avg_len=12)))
-    add("BM25 bigram tokenizer (=words for en)", S.bm25("bigram", P()))
-    add("BM25 qdrant Multilingual+sw on ctx10 text", S.bm25("qdrant-multi-sw", P(), "ctx10"))
-    # dense
-    add("e5 dense, plain", S.dense("plain"))
-    for v in ("ctx10", "ctx20", "ctx01", "ctx11"):
-        add(f"e5 dense, {v} (prev/next turns of the same add call)", S.dense(v))
-    add("e5 dense, max(plain, ctx10)", S.dense_max(("plain", "ctx10")))
-    add("e5 dense, max(plain, ctx10, ctx01)", S.dense_max(("plain", "ctx10", "ctx01")))
-    add("e5 dense PRF (k=3, a=.5) plain", S.dense_prf("plain"))
-    # hybrid
-    bm = S.bm25("qdrant-multi-sw", P())
-    for k in (2, 10, 60):
-        add(f"RRF k={k}: dense plain + BM25", hybrid([S.dense("plain")], [bm], "rrf", k))
-    add("DBSF: dense plain + BM25", hybrid([S.dense("plain")], [bm], "dbsf"))
-    for k in (10, 60):
-        add(f"RRF k={k}: dense plain + dense ctx10", hybrid([S.dense("plain"), S.dense("ctx10")], [], "rrf", k))
-        add(f"RRF k={k}: dense plain + dense ctx10 + BM25", hybrid([S.dense("plain"), S.dense("ctx10")], [bm], "rrf", k))
-        add(f"RRF k={k}: plain + ctx10 + ctx01 + BM25",
-            hybrid([S.dense("plain"), S.dense("ctx10"), S.dense("ctx01")], [bm], "rrf", k))
-        add(f"RRF k={k}: plain + ctx10 + BM25 + BM25(ctx10)",
-            hybrid([S.dense("plain"), S.dense("ctx10")], [bm, S.bm25("qdrant-multi-sw", P(), "ctx10")], "rrf", k))
-    add("DBSF: plain + ctx10 + BM25", hybrid([S.dense("plain"), S.dense("ctx10")], [bm], "dbsf"))
-    add("RRF k=60: max(plain,ctx10) + BM25", hybrid([S.dense_max(("plain", "ctx10"))], [bm], "rrf", 60))
-    return rows
+    t.header("### LoCoMo dev: single components and alternatives")
+    t.add("a", "BM25 k1=1.2 b=.75, [a-z0-9]+, per-user IDF", S.bm25("en", P(scope="user")))
+    t.add("b", "BM25 qdrant_edge.Bm25 Multilingual, no stopwords/stemmer, per-user IDF", S.bm25("qdrant-multi", P(scope="user")))
+    t.add("c", "BM25 qdrant_edge.Bm25 default (Word tokenizer, english), per-user IDF", S.bm25("qdrant-default", P(scope="user")))
+    t.add("d", "BM25 (as C) on ctx text", b1)
+    t.add("e", "BM25 (as C) on ctx text + date", b1d)
+    for v, what in (("ctx10", "previous + memory"), ("ctx20", "2 previous + memory"),
+                    ("ctx01", "memory + next"), ("ctx11", "previous + memory + next")):
+        t.add(f"f-{v}", f"e5 dense on {what}", S.dense(v))
+    t.add("g", "e5 dense, max(plain, ctx) per memory (multivector MAX_SIM)", S.dense_max(("plain", "ctx10")))
+    t.add("h", "e5 dense, Rocchio PRF (top 3, a=0.5)", S.dense_prf("plain"))
+    t.add("i", "DBSF (B, C, dense ctx, BM25 ctx) + dates", hybrid([d0, d1], [b0d, b1d], "dbsf"))
+    t.add("j", "RRF k=2, 6 sources: H's 4 + dense/BM25 on (memory + next message), no smoothing",
+          hybrid([d0, d1, S.dense("ctx01")], [b0d, b1d, S.bm25(TOK, pc, "ctx01+date")], "rrf", K))
+
+    t.header("### LoCoMo dev: sensitivity of the recommended method (H), one parameter at a time")
+    for k in (1, 2, 5, 10, 20, 60):
+        t.add(f"k{k}", f"RRF k={k}", smooth(rs, hybrid([d0, d1], [b0d, b1d], "rrf", k)), "H")
+    for g in (0.0, 0.25, 0.5, 1.0):
+        t.add(f"g{g}", f"smoothing gamma={g}", smooth(rs, t.scores["G"], g), "H")
+    for top in (20, 100):
+        t.add(f"top{top}", f"smoothing over the top {top}", smooth(rs, t.scores["G"], 0.5, top), "H")
+    for lim in (20, 50):
+        t.add(f"pf{lim}", f"prefetch limit {lim} (instead of 100)",
+              smooth(rs, hybrid([d0, d1], [b0d, b1d], "rrf", K, limit=lim)), "H")
+    for al in (8, 256):
+        t.add(f"al{al}", f"Bm25Config avg_len={al} for both sparse vectors",
+              smooth(rs, hybrid([d0, d1], [S.bm25(TOK, P(scope="user", avg_len=al), "plain+date"),
+                                         S.bm25(TOK, P(scope="user", avg_len=al), "ctx10+date")], "rrf", K)), "H")
+    t.add("b25", "BM25 b=0.25",
+          smooth(rs, hybrid([d0, d1], [S.bm25(TOK, P(scope="user", avg_len=16, b=0.25), "plain+date"),
+                                     S.bm25(TOK, P(scope="user", avg_len=32, b=0.25), "ctx10+date")], "rrf", K)), "H")
+    t.add("ctx20", "ctx = 2 previous messages (dense and sparse)",
+          smooth(rs, hybrid([d0, S.dense("ctx20")], [b0d, S.bm25(TOK, pc, "ctx20+date")], "rrf", K)), "H")
+    t.add("ctx11", "ctx = previous + memory + next (dense and sparse)",
+          smooth(rs, hybrid([d0, S.dense("ctx11")], [b0d, S.bm25(TOK, pc, "ctx11+date")], "rrf", K)), "H")
+    t.add("gidf", "IDF over all 5 conversations (shard-wide IDF of this dev set)",
+          smooth(rs, hybrid([d0, d1], [S.bm25(TOK, P(scope="global", avg_len=16), "plain+date"),
+                                     S.bm25(TOK, P(scope="global", avg_len=32), "ctx10+date")], "rrf", K)), "H")
+
+    # the calibrated-score threshold: what the API's default 0.5 would drop
+    from memory_core.embedding.calibration import E5_SMALL
+    out.append("\n### LoCoMo dev: recommended ranking (H) with a threshold on the calibrated score\n")
+    out.append("| score shown / thresholded | threshold | R@10 | mean results kept of 10 |")
+    out.append("|---|---|---|---|")
+    qv = S.qvec()
+    for th in (0.0, 0.5):
+        r = []
+        for i, q in enumerate(rs.queries):
+            cos = S.docvec("plain")[q.user] @ qv[i]
+            top = [j for j in topk(cos, 10) if E5_SMALL(cos[j]) >= th]
+            r.append(recall_at([rs.memories[q.user][j][0] for j in top], q.gold, 10))
+        out.append(f"| dense only (B), for comparison | {th} | {100 * np.mean(r):.1f} | |")
+    for name, var in (("calibrated cosine(query, memory)", ("plain",)),
+                      ("calibrated max(cosine plain, cosine ctx)", ("plain", "ctx10"))):
+        for th in (0.0, 0.3, 0.5):
+            r, kept = [], []
+            for i, (q, s) in enumerate(zip(rs.queries, t.scores["H"])):
+                cos = np.max(np.stack([S.docvec(v)[q.user] @ qv[i] for v in var]), 0)
+                top = [j for j in topk(s, 10 * 5) if E5_SMALL(cos[j]) >= th][:10]
+                kept.append(len(top))
+                r.append(recall_at([rs.memories[q.user][j][0] for j in top], q.gold, 10))
+            out.append(f"| {name} | {th} | {100 * np.mean(r):.1f} | {np.mean(kept):.1f} |")
+            print(out[-1], flush=True)
 
 
 def run_madial(folder: str, out: list[str]) -> None:
     P = Bm25Params
+    pu = P(scope="user", avg_len=16)
     for last in (False, True):
         rs = load_madial(folder, last_turn_only=last)
         S = Sources(rs)
-        out.append(f"\n### {rs.name} ({len(rs.queries)} queries, {sum(len(m) for m in rs.memories.values())} memories)\n")
-        out.append("| method | R@5 | R@10 |")
-        out.append("|---|---|---|")
-
-        def add(name: str, s) -> None:
-            out.append(fmt_row(name, evaluate(rs, s), False))
-            print(out[-1], flush=True)
-
-        add("BM25 char bigrams k1=1.2 b=.75", S.bm25("bigram", P()))
-        add("BM25 okapi k1=1.5 char bigrams (README-like)", S.bm25("bigram", P(k1=1.5, idf="okapi", scope="user")))
-        add("BM25 char uni+bigrams", S.bm25("unibigram", P()))
-        add("BM25 qdrant Multilingual (jieba-like words)", S.bm25("qdrant-multi", P()))
-        add("BM25 qdrant Multilingual + en/zh stopwords", S.bm25("qdrant-multi-sw", P()))
-        add("BM25 qdrant Multilingual+sw, query tf", S.bm25("qdrant-multi-sw", P(query_tf=True)))
-        add("BM25 char bigrams, query tf", S.bm25("bigram", P(query_tf=True)))
-        add("e5 dense", S.dense("plain"))
-        add("e5 dense PRF (k=3, a=.5)", S.dense_prf("plain"))
-        for tok in ("bigram", "qdrant-multi-sw"):
-            bm = S.bm25(tok, P())
-            for k in (2, 10, 60):
-                add(f"RRF k={k}: dense + BM25 {tok}", hybrid([S.dense("plain")], [bm], "rrf", k))
-            add(f"DBSF: dense + BM25 {tok}", hybrid([S.dense("plain")], [bm], "dbsf"))
+        d0 = S.dense("plain")
+        b0 = S.sparse(pu)  # qdrant_edge.Bm25 tokens + CJK character bigrams
+        bq = S.bm25(TOK, pu)  # qdrant_edge.Bm25 tokens only
+        t = Table(rs, out, False)
+        t.header(f"### {rs.name} ({len(rs.queries)} queries, {sum(len(m) for m in rs.memories.values())} memories; "
+                 "no neighbours, no dates: the recommended method reduces to RRF(dense, BM25))")
+        t.add("A", "BM25Okapi per-user IDF, CJK char bigrams (README reference)", S.bm25("bigram", P(k1=1.5, idf="okapi", scope="user")))
+        t.add("B", "e5-small dense (README reference)", d0)
+        t.add("C", "BM25 qdrant_edge.Bm25 Multilingual + en/zh stopwords + a CJK-bigram BM25 part, per-user IDF", b0, "A")
+        t.add("H", "**recommended** (as LoCoMo H; ctx = plain, no neighbours): RRF k=2 (B, B, C, C)",
+              hybrid([d0, d0], [b0, S.sparse(P(scope="user", avg_len=32))], "rrf", 2), "B")
+        t.add("H2", "RRF k=2 (B, C): the same with 2 sources", hybrid([d0], [b0], "rrf", 2), "H")
+        t.add("Hq", "H with the sparse side from qdrant_edge.Bm25 alone (no CJK bigrams)",
+              hybrid([d0, d0], [bq, S.bm25(TOK, P(scope="user", avg_len=32))], "rrf", 2), "H")
+        t.add("a", "BM25 CJK char bigrams k1=1.2 b=.75", S.bm25("bigram", P(scope="user")))
+        t.add("b", "BM25 CJK char unigrams+bigrams", S.bm25("unibigram", P(scope="user")))
+        t.add("c", "BM25 qdrant_edge.Bm25 Multilingual, no stopwords", S.bm25("qdrant-multi", P(scope="user")))
+        t.add("d", "BM25 qdrant_edge.Bm25 alone (C without the CJK-bigram part)", bq, "C")
+        t.add("d2", "BM25 over qdrant_edge.Bm25 tokens and CJK bigrams as one bag", S.bm25("qdrant-multi-sw+bigram", pu), "C")
+        t.add("e", "e5 dense, Rocchio PRF (top 3, a=0.5)", S.dense_prf("plain"))
+        for k in (1, 5, 10, 60):
+            t.add(f"k{k}", f"RRF k={k} (B, C)", hybrid([d0], [b0], "rrf", k), "H")
+        t.add("dbsf", "DBSF (B, C)", hybrid([d0], [b0], "dbsf"), "H")
+        t.add("bi10", "RRF k=10 (B, BM25 CJK char bigrams only)", hybrid([d0], [S.bm25("bigram", P(scope="user"))], "rrf", 10), "H")
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ class RetrievalSet:
     memories: dict[str, list[tuple[str, str]]]  # user -> [(key, text)] in order
     queries: list[Query]
     session_of: dict[str, str] = field(default_factory=dict)  # memory key -> session key
+    date_of: dict[str, str] = field(default_factory=dict)  # session key -> ISO datetime (when known)
 
 
 _DIA = re.compile(r"D(\d+):(\d+)")
@@ -44,10 +45,26 @@ def _clean_evidence(evidence: list, known: set[str]) -> set[str]:
     return out
 
 
+_MONTHS = {m: i + 1 for i, m in enumerate(("january", "february", "march", "april", "may", "june", "july",
+                                            "august", "september", "october", "november", "december"))}
+_LOCOMO_DATE = re.compile(r"(\d{1,2}):(\d{2})\s*([ap]m)\s+on\s+(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})", re.I)
+
+
+def locomo_datetime(text: str) -> str | None:
+    """LoCoMo's "1:56 pm on 8 May, 2023" as ISO 8601 ("2023-05-08T13:56:00"), else None."""
+    m = _LOCOMO_DATE.search(text or "")
+    if not m or m.group(5).lower() not in _MONTHS:
+        return None
+    hour, minute, ampm, day, month, year = m.groups()
+    h = int(hour) % 12 + (12 if ampm.lower() == "pm" else 0)
+    return f"{int(year):04d}-{_MONTHS[month.lower()]:02d}-{int(day):02d}T{h:02d}:{int(minute):02d}:00"
+
+
 def load_locomo(path: str | Path) -> RetrievalSet:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     memories: dict[str, list[tuple[str, str]]] = {}
     session_of: dict[str, str] = {}
+    date_of: dict[str, str] = {}
     queries: list[Query] = []
     for sample in data:
         user = sample["sample_id"]
@@ -56,6 +73,9 @@ def load_locomo(path: str | Path) -> RetrievalSet:
         sessions = sorted((k for k in conv if re.fullmatch(r"session_\d+", k)),
                           key=lambda k: int(k.split("_")[1]))
         for s in sessions:
+            when = locomo_datetime(conv.get(f"{s}_date_time", ""))
+            if when:
+                date_of[f"{user}/{s}"] = when
             for turn in conv[s]:
                 key = f"{user}/{turn['dia_id']}"
                 turns.append((key, f"{turn['speaker']}: {turn['text']}"))
@@ -71,7 +91,7 @@ def load_locomo(path: str | Path) -> RetrievalSet:
                 continue
             queries.append(Query(user, qa["question"], gold, cat,
                                  {session_of[g] for g in gold}))
-    return RetrievalSet("locomo", memories, queries, session_of)
+    return RetrievalSet("locomo", memories, queries, session_of, date_of)
 
 
 def load_madial(folder: str | Path, last_turn_only: bool = False) -> RetrievalSet:

@@ -4,7 +4,7 @@ memory-update decisions. Any litellm model string works (``openai/gpt-4o-mini``,
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,11 +18,14 @@ class LLMConfig(BaseModel):
     temperature: float = 0.0
     max_tokens: int = 1500
     timeout: float = 60.0
-    json_mode: bool = True  # ask for response_format=json_object where the provider supports it
+    # How to ask for JSON: "json_object" (OpenAI's JSON mode), "json_schema" (a strict
+    # schema per step: small local models need it to answer parseable JSON), or "none".
+    structured_output: Literal["json_object", "json_schema", "none"] = "json_object"
     max_attempts: int = Field(2, ge=1, le=5, description="Tries when the answer is not valid JSON.")
 
 
 class LLM(Protocol):
-    def complete(self, messages: list[dict[str, Any]]) -> str:
-        """Return the assistant text for ``messages``."""
+    def complete(self, messages: list[dict[str, Any]], schema: dict[str, Any] | None = None) -> str:
+        """Return the assistant text for ``messages``; ``schema`` (a named JSON schema,
+        ``{"name", "schema"}``) describes the JSON the answer must be."""
         ...

@@ -30,7 +30,10 @@ from memory_core.messages import Message, normalize_messages
 from memory_core.scope import Scope, make_scope
 from memory_core.validation import (clean_int, clean_metadata, clean_tags, clean_text,
                                     clean_threshold)
-from memory_core.vector_store import MemoryFilter, StoredPoint, VectorStore, open_vector_store
+from memory_core.vector_store import (MemoryFilter, QueryVectors, StoredPoint, Vectors, VectorStore,
+                                      open_vector_store)
+from memory_core.vector_store.sparse import (AVG_LEN_CTX, AVG_LEN_PLAIN, date_words, parse_timestamp,
+                                             sparse_document, sparse_query, with_date)
 from memory_core.writes import WriteBatch
 
 log = logging.getLogger("memory_core")
@@ -87,13 +90,24 @@ class Memory:
         tags: list[str] | None = None,
         infer: bool = True,
         tenant: str | None = None,
+        timestamp: Any = None,
     ) -> dict[str, Any]:
         """Remember ``messages``; return ``{"results": [{id, memory, event}]}``.
 
         ``infer=False`` stores each non-system message as it is. ``infer=True`` asks the
         configured LLM for facts and how they change existing memories; with no LLM
         configured it stores the user's messages verbatim, skipping duplicates.
+
+        Messages stored as they are keep their conversational context: each is also
+        indexed together with the previous message of the same call, and linked to
+        its neighbours, so a reply is found through the question it answers.
+        ``timestamp`` (ISO 8601 date/datetime string, epoch seconds, or a datetime)
+        says when the conversation happened: its date ("8 May 2023") becomes
+        searchable keywords of these memories and is kept in the payload.
         """
+        when = parse_timestamp(timestamp)
+        date_text = date_words(when)
+        extra = {"timestamp": when.isoformat()} if when is not None else None
         scope = self._scope(tenant, user_id, agent_id, run_id)
         msgs = normalize_messages(messages, self.config.max_content_chars)
         metadata = clean_metadata(metadata)
@@ -104,32 +118,60 @@ class Memory:
         with self._locks.hold(scope.key):
             if not infer:
                 chosen = [m for m in msgs if m.role not in ("system", "developer")]
-                return {"results": self._add_verbatim(scope, chosen, metadata, tags, False)}
+                return {"results": self._add_verbatim(scope, chosen, metadata, tags, False,
+                                                      date_text, extra)}
             if self._inference is None:
                 chosen = [m for m in msgs if m.role == "user"]
-                return {"results": self._add_verbatim(scope, chosen, metadata, tags, True)}
-            return {"results": self._add_inferred(scope, msgs, metadata, tags)}
+                return {"results": self._add_verbatim(scope, chosen, metadata, tags, True,
+                                                      date_text, extra)}
+            return {"results": self._add_inferred(scope, msgs, metadata, tags, date_text, extra)}
 
     def _add_verbatim(self, scope: Scope, msgs: list[Message], metadata: dict[str, Any],
-                      tags: list[str], skip_near: bool) -> list[dict[str, Any]]:
+                      tags: list[str], skip_near: bool, date_text: str = "",
+                      extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         msgs = [m for m in msgs if m.text]
         if not msgs:
             return []
-        vectors = self._embedder.embed_documents([m.text for m in msgs])
+        texts = [m.text for m in msgs]
+        # Context of message i: message i-1 of this call (a skipped duplicate counts).
+        ctx_texts = [texts[0]] + [f"{texts[i - 1]}\n{texts[i]}" for i in range(1, len(texts))]
+        vectors = self._embedder.embed_documents(texts)
+        ctx_vectors = [vectors[0]]
+        if len(texts) > 1:
+            ctx_vectors += list(self._embedder.embed_documents(ctx_texts[1:]))
         batch = WriteBatch(scope, self._clock.now())
         results: list[dict[str, Any]] = []
-        for msg, vec in zip(msgs, vectors):
+        created: list[dict[str, Any] | None] = []  # payload of message i's new point
+        for i, msg in enumerate(msgs):
+            vec = vectors[i]
             dup = self._find_duplicate(scope, msg.text, vec if skip_near else None, batch)
             if dup is not None:
                 results.append({"id": public_id(dup.id), "memory": dup.payload["memory"],
                                 "event": "NONE"})
+                created.append(None)
                 continue
-            results.append(batch.add(msg.text, vec, msg.role, tags, metadata))
+            plain_sparse = sparse_document(with_date(date_text, texts[i]), AVG_LEN_PLAIN)
+            ctx_sparse = (plain_sparse if i == 0 else
+                          sparse_document(with_date(date_text, ctx_texts[i]), AVG_LEN_CTX))
+            results.append(batch.add(msg.text, Vectors(vec, ctx_vectors[i], plain_sparse, ctx_sparse),
+                                     msg.role, tags, metadata, extra))
+            created.append(batch.upserts[-1][2])
+        ids = {id(p): pid for pid, _, p in batch.upserts}
+        for before, after in zip(created, created[1:]):
+            if before is not None and after is not None:
+                before["next"], after["prev"] = ids[id(after)], ids[id(before)]
         self._apply(batch)
         return results
 
+    @staticmethod
+    def _fact_vectors(text: str, vector: Any, date_text: str = "") -> Vectors:
+        """Vectors of a memory that is not a turn (extracted fact, update): ctx = plain."""
+        sparse = sparse_document(with_date(date_text, text), AVG_LEN_PLAIN)
+        return Vectors(vector, vector, sparse, sparse)
+
     def _add_inferred(self, scope: Scope, msgs: list[Message], metadata: dict[str, Any],
-                      tags: list[str]) -> list[dict[str, Any]]:
+                      tags: list[str], date_text: str = "",
+                      extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         assert self._inference is not None
         now = self._clock.now()
         facts = self._inference.extract_facts(msgs, today=now.date().isoformat())
@@ -155,9 +197,11 @@ class Memory:
             if d.event == "ADD":
                 dup = self._find_duplicate(scope, d.text, None, batch)
                 if dup is None:
-                    results.append(batch.add(d.text, vectors[d.text], "user", tags, metadata))
+                    results.append(batch.add(d.text, self._fact_vectors(d.text, vectors[d.text], date_text),
+                                             "user", tags, metadata, extra))
             elif d.event == "UPDATE":
-                results.append(batch.update(neighbours[d.point_id], d.text, vectors[d.text]))
+                results.append(batch.update(neighbours[d.point_id], d.text,
+                                            self._fact_vectors(d.text, vectors[d.text])))
             elif d.event == "DELETE":
                 results.append(batch.delete(neighbours[d.point_id]))
             else:
@@ -203,8 +247,11 @@ class Memory:
         with self._locks.hold(scope.key):
             current = self._owned(memory_id, tenant)
             vector = self._embedder.embed_documents([text])[0]
+            when = current.payload.get("timestamp")
+            date_text = date_words(parse_timestamp(when)) if isinstance(when, str) else ""
             batch = WriteBatch(scope, self._clock.now())
-            batch.update(current, text, vector, metadata=new_meta, tags=new_tags)
+            batch.update(current, text, self._fact_vectors(text, vector, date_text),
+                         metadata=new_meta, tags=new_tags)
             self._apply(batch)
         return to_item(current.id, batch.upserts[0][2])
 
@@ -253,10 +300,13 @@ class Memory:
         filters: dict[str, Any] | None = None,
         tenant: str | None = None,
     ) -> dict[str, Any]:
-        """Memories of one subject ranked by meaning, best first, each with a ``score``
-        in [0, 1] (0.5 and above: related). ``filters`` matches metadata: a value for
-        equality, ``{"in": [...]}``, ``{"ne": v}``, or ``{"gte"/"gt"/"lte"/"lt": x}``
-        (numbers or ISO dates); ``tags`` must all be present."""
+        """Memories of one subject ranked by relevance (meaning and words: dense and
+        BM25 matches fused, plus the neighbouring turns of strong hits), best first.
+        Each has a ``score`` in [0, 1] = semantic similarity (0.5 and above: related);
+        results below ``threshold`` are dropped, so scores are not monotone in rank.
+        ``filters`` matches metadata: a value for equality, ``{"in": [...]}``,
+        ``{"ne": v}``, or ``{"gte"/"gt"/"lte"/"lt": x}`` (numbers or ISO dates);
+        ``tags`` must all be present."""
         filters, ids = _split_filters(filters)
         scope = self._scope(tenant, user_id or ids.get("user_id"),
                             agent_id or ids.get("agent_id"), run_id or ids.get("run_id"))
@@ -264,12 +314,16 @@ class Memory:
         limit = clean_int(limit, "limit", 1, self.config.search.max_limit)
         minimum = clean_threshold(threshold, self.config.search.threshold)
         flt = self._filter(scope, tags=clean_tags(tags), metadata=filters)
-        vector = self._embedder.embed_queries([text])[0]
+        query = QueryVectors(self._embedder.embed_queries([text])[0], sparse_query(text))
+        # A few spare candidates refill what the threshold drops.
+        wanted = limit if minimum <= 0 else limit + max(limit, 5)
         results = []
-        for p in self._store.search(vector, flt, limit):
+        for p in self._store.search(query, flt, wanted):
             score = self._embedder.score(p.score or 0.0)
             if score >= minimum:
                 results.append(to_item(p.id, p.payload, score))
+                if len(results) == limit:
+                    break
         return {"results": results}
 
     def get(self, memory_id: str, *, tenant: str | None = None) -> dict[str, Any] | None:

@@ -12,14 +12,14 @@ import numpy as np
 from memory_core.clock import epoch_us, iso
 from memory_core.items import new_ids, public_id, text_hash
 from memory_core.scope import Scope
-from memory_core.vector_store import StoredPoint
+from memory_core.vector_store import StoredPoint, Vectors
 
 
 class WriteBatch:
     def __init__(self, scope: Scope, now: datetime) -> None:
         self.scope = scope
         self.now = now
-        self.upserts: list[tuple[str, np.ndarray, dict[str, Any]]] = []
+        self.upserts: list[tuple[str, Vectors | np.ndarray, dict[str, Any]]] = []
         self.deletes: list[str] = []
         self.history: list[dict[str, Any]] = []
         self._ts = epoch_us(now)
@@ -34,8 +34,10 @@ class WriteBatch:
             "created_at": iso(self.now), "updated_at": iso(self.now),
         })
 
-    def add(self, text: str, vector: np.ndarray, role: str, tags: list[str],
-            metadata: dict[str, Any]) -> dict[str, Any]:
+    def add(self, text: str, vector: Vectors | np.ndarray, role: str, tags: list[str],
+            metadata: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Queue a new memory; ``extra`` adds payload fields (e.g. ``timestamp``).
+        The point id is ``self.upserts[-1][0]`` afterwards."""
         mid, pid = new_ids()
         # Distinct timestamps keep "newest first" stable within one batch.
         self._ts += 1
@@ -46,6 +48,8 @@ class WriteBatch:
             "tags": list(tags), "metadata": dict(metadata),
             "created_at": iso(self.now), "updated_at": iso(self.now), "created_ts": self._ts,
         }
+        if extra:
+            payload.update(extra)
         self.upserts.append((pid, vector, payload))
         self._pending[payload["hash"]] = StoredPoint(pid, payload)
         self._event(pid, "ADD", None, text, role)
@@ -54,12 +58,15 @@ class WriteBatch:
     def pending_with_hash(self, h: str) -> StoredPoint | None:
         return self._pending.get(h)
 
-    def update(self, point: StoredPoint, text: str, vector: np.ndarray, *,
+    def update(self, point: StoredPoint, text: str, vector: Vectors | np.ndarray, *,
                metadata: dict[str, Any] | None = None,
                tags: list[str] | None = None) -> dict[str, Any]:
         payload = dict(point.payload)
         old = payload.get("memory")
         payload.update(memory=text, hash=text_hash(text), updated_at=iso(self.now))
+        # A rewritten memory is no longer a turn of its add() call: no neighbours.
+        payload.pop("prev", None)
+        payload.pop("next", None)
         if metadata is not None:
             payload["metadata"] = metadata
         if tags is not None:

@@ -66,6 +66,9 @@ class RouterConfig(_Section):
     fallbacks: dict[str, list[str]] = Field(default_factory=dict, description="model name -> names to try next")
     allowed_fails: int | None = Field(None, ge=0)
     cooldown_time: float | None = Field(None, ge=0)
+    track_cost: bool = Field(
+        False, description="Let litellm price every answer (10-15% of its CPU per call); memproxy reports no cost."
+    )
 
 
 class InjectionConfig(_Section):

@@ -8,7 +8,6 @@ exception classes (``BadRequestError``, ``RateLimitError`` ...)::
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import orjson
@@ -17,8 +16,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from memory_core.errors import MemoryCoreError
-
-log = logging.getLogger("proxy")
 
 
 class ProxyError(Exception):
@@ -125,7 +122,7 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    # Starlette re-raises after this response is sent, so the server logs the traceback.
     return error_response(ProxyError("Internal error in memproxy; see the server log.", code="internal_error"))
 
 

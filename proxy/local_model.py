@@ -141,7 +141,7 @@ class LocalModel:
             "temperature": 0.0,
             "max_tokens": self.max_tokens,
             "timeout": 300.0,
-            "json_mode": True,
+            "structured_output": "json_schema",
         }
 
     def add_to(self, config: Any, *, memory_llm: bool = False) -> Any:

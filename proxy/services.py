@@ -38,6 +38,7 @@ class Services:
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[dict[str, Any]]:
         lock = DataDirLock(self.config.memory.data_dir).acquire()
+        log.info("data directory %s is owned by this process until it exits", self.config.memory.data_dir)
         try:
             queue = WriteQueue(self.config.queue_path)
             self.writer = MemoryWriter(queue, self.config.writer, lambda: self.memory)

@@ -7,16 +7,17 @@ into :class:`UpstreamError` with the upstream's status, message and ``Retry-Afte
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, AsyncIterator
 
+import anyio
 import httpx
 import litellm
 import openai
 import openai.resources  # noqa: F401  - imported lazily by the first call otherwise (~0.7 s on it)
-from litellm import Router
 
 from proxy.config import ModelConfig, RouterConfig
 from proxy.errors import ModelNotFound, ProxyError, UpstreamError, error_type_for
+from proxy.lean_litellm import LeanRouter, lighten_litellm, register_unknown_models
 
 # litellm 1.106 sends any request with `tools` through its MCP bridge, which imports the
 # optional `mcp` package (and would call MCP servers named in the tools): skip it, the
@@ -27,57 +28,16 @@ _CALL_OPTIONS = {"_skip_mcp_handler": True}
 _LITELLM_KEYS = ("provider_specific_fields", "citations", "moderation")
 
 
-def _quiet_litellm() -> None:
-    litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" banners on errors
-    litellm.telemetry = False
-
-
-def _register_unknown_models(models: Iterable[ModelConfig]) -> None:
-    """litellm prices every answer; for a model missing from its price list it searches
-    the whole list on every call before giving up. Registering the model (priced at zero
-    unless the config says otherwise) turns that into one dict lookup."""
-    for m in models:
-        if m.model in litellm.model_cost:
-            continue
-        provider = m.model.split("/", 1)[0] if "/" in m.model else "openai"
-        litellm.register_model(
-            {
-                m.model: {
-                    "litellm_provider": provider,
-                    "mode": "chat",
-                    "input_cost_per_token": float(m.params.get("input_cost_per_token", 0.0)),
-                    "output_cost_per_token": float(m.params.get("output_cost_per_token", 0.0)),
-                }
-            }
-        )
-
-
-class _Router(Router):
-    """litellm's Router, without its per-call usage accounting when no deployment has a
-    tpm/rpm limit to enforce: litellm then deep-copies the deployment's model info twice
-    per call only to find nothing to count (about 15% of litellm's CPU per call, profiled
-    with pyinstrument). Retries, fallbacks, cooldowns and timeouts are untouched."""
-
-    def __init__(self, *args: Any, track_usage: bool, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._track_usage = track_usage
-
-    async def _increment_deployment_usage(self, **kwargs: Any) -> str | None:
-        if self._track_usage:
-            return await super()._increment_deployment_usage(**kwargs)
-        return None
-
-
 class Upstream:
     """Chat completions by model name, through litellm."""
 
     def __init__(self, models: list[ModelConfig], settings: RouterConfig) -> None:
-        _quiet_litellm()
-        _register_unknown_models(models)
+        lighten_litellm(track_cost=settings.track_cost)
+        register_unknown_models(models)
         self.names = [m.name for m in models]
         self._known = frozenset(self.names)
         self.router = (
-            _Router(
+            LeanRouter(
                 model_list=[_deployment(m) for m in models],
                 track_usage=any(k in m.params for m in models for k in ("tpm", "rpm")),
                 num_retries=settings.num_retries,
@@ -147,14 +107,16 @@ async def _chunks(stream: Any) -> AsyncIterator[dict[str, Any]]:
 
 
 async def _close(stream: Any) -> None:
-    """Close the upstream HTTP response, so a client that went away stops the generation."""
+    """Close the upstream HTTP response, so a client that went away stops the generation.
+    Shielded: it runs while the request is being cancelled (the client disconnected)."""
     for target in (getattr(stream, "completion_stream", None), stream):
         aclose = getattr(target, "aclose", None) or getattr(getattr(target, "response", None), "aclose", None)
         if aclose is not None:
-            try:
-                await aclose()
-            except Exception:  # closing is best effort: the connection may already be gone
-                pass
+            with anyio.CancelScope(shield=True):
+                try:
+                    await aclose()
+                except Exception:  # closing is best effort: the connection may already be gone
+                    pass
             return
 
 

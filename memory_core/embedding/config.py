@@ -41,7 +41,9 @@ class EmbedderConfig(BaseModel):
         description="Folder with model.onnx, tokenizer.json, tokenizer_config.json (provider local).",
     )
     dims: int | None = Field(None, ge=1, le=8192, description="Vector size (provider local).")
-    pooling: Pooling | None = Field(None, description="Token pooling; default mean.")
+    pooling: Pooling | None = Field(
+        None, description="Token pooling (local: default mean; fastembed: default the model's own)."
+    )
     query_prefix: str | None = Field(None, description="Overrides the model's query prefix.")
     document_prefix: str | None = Field(None, description="Overrides the model's document prefix.")
     cache_dir: Path | None = Field(None, description="Built-model cache; default ~/.cache/memproxy/models.")
@@ -56,8 +58,8 @@ class EmbedderConfig(BaseModel):
             raise ValueError(f"'path' and 'dims' only apply to provider 'local', not {self.provider!r}")
         if self.provider == "fastembed" and not self.model:
             raise ValueError("provider 'fastembed' needs 'model' (a model name fastembed knows)")
-        if self.provider in ("e5-offline", "minilm-offline") and self.model is not None:
-            raise ValueError(f"provider {self.provider!r} has a fixed model; remove 'model'")
+        if self.provider in ("e5-offline", "minilm-offline") and (self.model or self.pooling):
+            raise ValueError(f"provider {self.provider!r} has a fixed model; remove 'model' and 'pooling'")
         return self
 
     def resolved_cache_dir(self) -> Path:

@@ -33,7 +33,7 @@ class E5Tokenizer:
         self._unk_score = float(vocab.scores.min()) - 10.0
         self._max_piece = max(len(p) for p in vocab.pieces)
         self._table = str.maketrans(e5.normalization)
-        self._word_ids = lru_cache(maxsize=20_000)(self._viterbi)
+        self._word_ids = lru_cache(maxsize=4096)(self._viterbi)
 
     def encode(self, text: str) -> list[int]:
         """Token ids with ``<s>`` and ``</s>``, cut to ``max_length`` like fastembed does."""
@@ -43,7 +43,9 @@ class E5Tokenizer:
             normalized = " " + normalized
         ids: list[int] = []
         for word in normalized.replace(" ", _META).split(_META)[1:]:
-            ids.extend(self._word_ids(_META + word))
+            # A word (a whole sentence in Chinese) far longer than the budget can
+            # only be cut: 8 characters a token is more than any script averages.
+            ids.extend(self._word_ids(_META + word[: 8 * budget]))
             if len(ids) >= budget:
                 del ids[budget:]
                 break

@@ -16,9 +16,11 @@ from .fastembed_embedder import (
 )
 from .session_embedder import TextEmbedder
 
-# One short query is fastest on one onnxruntime thread: a second one costs more in
-# hand-offs than it saves on ~10 tokens, and on a 2-core server it competes with
-# the request handling (bench/embedding_bench.py). Batches gain from two.
+# onnxruntime intra-op threads. Measured on a 2-core machine (bench/embedding_bench.py):
+# idle, 2 threads give 3.8 ms per query and 2x batch throughput against 5.6 ms on 1;
+# with other work on the cores (load 5-7), 2 spinning threads fall to 8-16 ms p50
+# (p95 30-65 ms) while 1 thread stays at ~6 ms. A server shares its cores, so 1
+# thread is the default; set ``threads: 2`` on a machine that only embeds.
 DEFAULT_THREADS = 1
 
 # Calibrations of models fastembed downloads, by lower-cased fastembed name.

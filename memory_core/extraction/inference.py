@@ -41,11 +41,12 @@ class Inference:
         self._llm = llm
         self._max_attempts = max_attempts
 
-    def _ask(self, messages: list[dict], parse: Callable[[str], T], step: str) -> T:
+    def _ask(self, messages: list[dict], parse: Callable[[str], T], step: str,
+             schema: dict) -> T:
         problem = ""
         for attempt in range(1, self._max_attempts + 1):
             try:
-                answer = self._llm.complete(messages)
+                answer = self._llm.complete(messages, schema)
             except Exception as exc:  # provider errors of every kind end here
                 raise LLMError(f"memory LLM call failed during {step}: {exc}") from exc
             try:
@@ -67,7 +68,8 @@ class Inference:
         text = conversation_text(messages)
         if not text:
             return []
-        return self._ask(prompts.fact_messages(text, today), parse_facts, "fact extraction")
+        return self._ask(prompts.fact_messages(text, today), parse_facts, "fact extraction",
+                         prompts.FACTS_SCHEMA)
 
     def decide(self, facts: list[str], existing: list[tuple[str, str]]) -> list[Decision]:
         """``existing`` is (point id, text). The LLM sees short integer ids only, so it
@@ -77,7 +79,8 @@ class Inference:
         shown = [(str(i), text) for i, (_, text) in enumerate(existing)]
         by_ref = {str(i): pid for i, (pid, _) in enumerate(existing)}
         actions: list[Action] = self._ask(
-            prompts.update_messages(shown, facts), parse_actions, "memory update"
+            prompts.update_messages(shown, facts), parse_actions, "memory update",
+            prompts.DECISIONS_SCHEMA,
         )
         decisions: list[Decision] = []
         seen: set[str] = set()

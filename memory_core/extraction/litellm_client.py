@@ -18,7 +18,7 @@ class LiteLLMClient:
         self._litellm = litellm
         self.config = config
 
-    def complete(self, messages: list[dict[str, Any]]) -> str:
+    def complete(self, messages: list[dict[str, Any]], schema: dict[str, Any] | None = None) -> str:
         c = self.config
         kwargs: dict[str, Any] = dict(
             model=c.model,
@@ -27,13 +27,15 @@ class LiteLLMClient:
             max_tokens=c.max_tokens,
             timeout=c.timeout,
             drop_params=True,
-            num_retries=1,
         )
         if c.api_base:
             kwargs["api_base"] = c.api_base
         if c.api_key:
             kwargs["api_key"] = c.api_key
-        if c.json_mode:
+        if c.structured_output == "json_schema" and schema is not None:
+            kwargs["response_format"] = {"type": "json_schema",
+                                         "json_schema": {**schema, "strict": True}}
+        elif c.structured_output != "none":
             kwargs["response_format"] = {"type": "json_object"}
         response = self._litellm.completion(**kwargs)
         return response.choices[0].message.content or ""

@@ -61,3 +61,36 @@ def update_messages(existing: list[tuple[str, str]], facts: list[str]) -> list[d
         {"role": "system", "content": "You are a precise memory manager. Answer with JSON only."},
         {"role": "user", "content": UPDATE_DECISION.format(existing=existing_text, facts=facts_text)},
     ]
+
+
+# JSON schemas for providers that enforce them (structured_output: json_schema). The
+# caps keep small local models from rambling until max_tokens.
+FACTS_SCHEMA = {
+    "name": "facts",
+    "schema": {
+        "type": "object",
+        "properties": {"facts": {"type": "array", "maxItems": 8,
+                                 "items": {"type": "string", "maxLength": 200}}},
+        "required": ["facts"],
+        "additionalProperties": False,
+    },
+}
+
+DECISIONS_SCHEMA = {
+    "name": "memory_decisions",
+    "schema": {
+        "type": "object",
+        "properties": {"memory": {"type": "array", "maxItems": 16, "items": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string", "maxLength": 8},
+                "text": {"type": "string", "maxLength": 300},
+                "event": {"type": "string", "enum": ["ADD", "UPDATE", "DELETE", "NONE"]},
+            },
+            "required": ["id", "text", "event"],
+            "additionalProperties": False,
+        }}},
+        "required": ["memory"],
+        "additionalProperties": False,
+    },
+}

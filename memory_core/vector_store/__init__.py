@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from memory_core.vector_store.base import MemoryFilter, StoredPoint, VectorStore
+from memory_core.vector_store.base import (MemoryFilter, QueryVectors, SparseVector, StoredPoint,
+                                          StoreLayoutError, Vectors, VectorStore)
 from memory_core.vector_store.config import VectorStoreConfig
 
 
@@ -18,12 +19,14 @@ def open_vector_store(cfg: VectorStoreConfig, data_dir: Path, dims: int) -> Vect
     """Open (creating if needed) the store ``cfg`` names, for ``dims``-dimensional vectors.
 
     Raises DimensionMismatchError if the existing store was built for another size,
-    and StoreLockedError if another process owns the embedded store's directory.
+    StoreLockedError if another process owns the embedded store's directory, and
+    StoreLayoutError if it was built with the old single-vector layout.
     """
     if cfg.provider == "edge":
         from memory_core.vector_store.edge import EdgeVectorStore
 
-        return EdgeVectorStore(cfg.edge_path(data_dir), dims, search_threads=cfg.search_threads)
+        return EdgeVectorStore(cfg.edge_path(data_dir), dims, search_threads=cfg.search_threads,
+                               scope_idf=cfg.idf == "scope")
 
     # Imported only here: qdrant_client takes over a second to import.
     from memory_core.vector_store.qdrant_server import QdrantServerStore
@@ -35,7 +38,9 @@ def open_vector_store(cfg: VectorStoreConfig, data_dir: Path, dims: int) -> Vect
         api_key=cfg.api_key.get_secret_value() if cfg.api_key else None,
         location=cfg.location,
         timeout_s=cfg.timeout_s,
+        scope_idf=cfg.idf == "scope",
     )
 
 
-__all__ = ["MemoryFilter", "StoredPoint", "VectorStore", "VectorStoreConfig", "open_vector_store"]
+__all__ = ["MemoryFilter", "QueryVectors", "SparseVector", "StoredPoint", "StoreLayoutError", "Vectors",
+           "VectorStore", "VectorStoreConfig", "open_vector_store"]

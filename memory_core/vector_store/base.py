@@ -11,6 +11,14 @@ Points are keyed by a UUID string. The payload of a memory is a flat dict:
     metadata                             dict        free-form; filterable as metadata.<key>
     created_at, updated_at               str         ISO 8601 UTC
     created_ts                           int         epoch microseconds (range index; ordering)
+    prev, next                           str         ids of the neighbouring memories of the same
+                                                     add() call (optional; neighbour smoothing)
+
+Each point holds four vectors (docs/retrieval.md): dense ``""`` (the text) and
+``"ctx"`` (previous message + text), sparse ``"bm25"`` and ``"bm25_ctx"`` (BM25 term
+weights computed client-side by :mod:`memory_core.vector_store.sparse`, IDF applied
+by Qdrant). A search with a sparse query is one fused query: four prefetches, RRF
+(k=2), neighbour smoothing, then the max cosine of each result to ``""``/``"ctx"``.
 
 Filtering is expressed once, store-neutrally, in :class:`MemoryFilter`, and each
 adapter translates it to its own Qdrant filter type.
@@ -22,6 +30,67 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
+
+from memory_core.errors import MemoryCoreError
+
+# The fused search (docs/retrieval.md, "The recommended method").
+PREFETCH = 100  # candidates per source
+FUSED = 50  # fused candidates the neighbour smoothing looks at (at least)
+RRF_K = 2  # Qdrant's default
+SMOOTH = 0.5  # s' = s + SMOOTH * max(s(prev), s(next))
+
+
+class StoreLayoutError(MemoryCoreError):
+    """The store on disk (or the collection) was built with an older vector layout."""
+
+    code = "STORE_LAYOUT"
+    status = 500
+
+
+@dataclass(frozen=True)
+class SparseVector:
+    indices: list[int]
+    values: list[float]
+
+
+@dataclass(frozen=True)
+class Vectors:
+    """What one point stores. ``ctx_dense`` defaults to ``dense``; a point without
+    sparse vectors is only found by the dense sources."""
+
+    dense: np.ndarray
+    ctx_dense: np.ndarray | None = None
+    sparse: SparseVector | None = None
+    ctx_sparse: SparseVector | None = None
+
+    @classmethod
+    def of(cls, value: "Vectors | np.ndarray | Sequence[float]") -> "Vectors":
+        return value if isinstance(value, Vectors) else cls(dense=np.asarray(value, dtype=np.float32))
+
+
+@dataclass(frozen=True)
+class QueryVectors:
+    """A search query. Without ``sparse`` the search is a plain nearest-neighbour
+    search on the ``""`` vector (cosine order, e.g. the near-duplicate check)."""
+
+    dense: np.ndarray
+    sparse: SparseVector | None = None
+
+    @classmethod
+    def of(cls, value: "QueryVectors | np.ndarray | Sequence[float]") -> "QueryVectors":
+        return value if isinstance(value, QueryVectors) else cls(dense=np.asarray(value, dtype=np.float32))
+
+
+def smooth(hits: Sequence[tuple[str, float, Mapping[str, Any]]], gamma: float = SMOOTH) -> list[str]:
+    """Neighbour smoothing of fused (id, score, payload) hits: ids re-sorted by
+    ``s + gamma * max(s(prev), s(next))`` (a neighbour outside ``hits`` counts 0)."""
+    score = {pid: s for pid, s, _ in hits}
+    ranked = []
+    for rank, (pid, s, payload) in enumerate(hits):
+        nb = max(score.get(str(payload.get("prev")), 0.0), score.get(str(payload.get("next")), 0.0))
+        ranked.append((-(s + gamma * nb), rank, pid))
+    ranked.sort()
+    return [pid for _, _, pid in ranked]
 
 
 @dataclass(frozen=True)
@@ -60,23 +129,29 @@ class MemoryFilter:
 class StoredPoint:
     id: str
     payload: dict[str, Any]
-    score: float | None = None  # raw cosine similarity, only in search results
+    # only in search results: the raw cosine similarity (hybrid: max over "" and "ctx")
+    score: float | None = None
     vector: np.ndarray | None = field(default=None, repr=False)
 
 
 class VectorStore(Protocol):
     dims: int
 
-    def upsert(self, points: Sequence[tuple[str, np.ndarray, dict[str, Any]]]) -> None:
-        """Insert or replace points (id, unit vector, payload)."""
+    def upsert(self, points: Sequence[tuple[str, Vectors | np.ndarray, dict[str, Any]]]) -> None:
+        """Insert or replace points (id, vectors, payload); a bare unit vector stands
+        for ``Vectors(dense=v)`` (ctx = dense, no sparse vectors)."""
         ...
 
-    def search(self, vector: np.ndarray, flt: MemoryFilter, limit: int) -> list[StoredPoint]:
-        """Nearest points by cosine, best first, restricted to ``flt``."""
+    def search(self, query: QueryVectors | np.ndarray, flt: MemoryFilter, limit: int) -> list[StoredPoint]:
+        """Restricted to ``flt``, best first. With a sparse part: the fused hybrid
+        ranking (RRF of the four sources over max(FUSED, limit) candidates, then
+        neighbour smoothing), ``score`` = max cosine to ``""``/``"ctx"`` (not monotone
+        in rank). Without: nearest by cosine to ``""``, ``score`` = that cosine."""
         ...
 
     def retrieve(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredPoint]:
-        """The points that exist among ``ids`` (any tenant: callers check the tenant)."""
+        """The points that exist among ``ids`` (any tenant: callers check the tenant);
+        ``vector`` is the dense ``""`` vector when asked for."""
         ...
 
     def list(self, flt: MemoryFilter, offset: int, limit: int) -> list[StoredPoint]:

@@ -32,6 +32,11 @@ class VectorStoreConfig(BaseModel):
     )
     collection: str = Field(default="memories", pattern=r"^[A-Za-z0-9_\-]{1,128}$", description="qdrant: collection name")
     timeout_s: float | None = Field(default=None, gt=0, description="qdrant: request timeout in seconds")
+    idf: Literal["scope", "collection"] = Field(
+        default="scope",
+        description="BM25 IDF of the hybrid search: over the searched scope's own memories (best ranking; "
+        "costs ~1-3 ms more where query terms are common across a large store) or over the whole collection",
+    )
     search_threads: int | None = Field(
         default=1, ge=1, le=256, description="edge: search pool threads (None: one per CPU; 1 gives the lowest latency)"
     )

@@ -31,7 +31,8 @@ import qdrant_edge as qe
 
 from memory_core.errors import DimensionMismatchError, MemoryCoreError, StoreLockedError, ValidationError
 from memory_core.vector_store._common import check_page, point_id, point_ids, vector_list
-from memory_core.vector_store.base import MemoryFilter, StoredPoint
+from memory_core.vector_store.base import (FUSED, PREFETCH, RRF_K, MemoryFilter, QueryVectors, SparseVector,
+                                          StoredPoint, StoreLayoutError, Vectors, smooth)
 from memory_core.vector_store.filters import to_edge_filter
 
 _BATCH = 512
@@ -64,7 +65,7 @@ class EdgeVectorStore:
         hits = store.search(query_vector, MemoryFilter(tenant="t", user_id="alice"), limit=10)
     """
 
-    def __init__(self, path: Path | str, dims: int, *, search_threads: int | None = 1) -> None:
+    def __init__(self, path: Path | str, dims: int, *, search_threads: int | None = 1, scope_idf: bool = True) -> None:
         """Open the shard at ``path``, creating it if the directory holds none.
 
         ``search_threads`` sizes Edge's search pool (None: one per CPU). One thread
@@ -72,18 +73,22 @@ class EdgeVectorStore:
         loaded 2-core machine (100k points), without lowering the throughput of four
         threads searching at once: a per-user search is too small to gain from
         splitting, and handing it to another thread costs more than it saves.
+
+        ``scope_idf``: the BM25 IDF of the hybrid search is computed over the searched
+        scope's memories (True) or the whole shard (False: cheaper in large shards).
         """
         if isinstance(dims, bool) or not isinstance(dims, int) or dims <= 0:
             raise ValidationError(f"vector dims must be a positive integer, got {dims!r}")
         self.path = Path(path)
         self.dims = dims
+        self.scope_idf = scope_idf
         self._shard: qe.EdgeShard | None = _open_shard(self.path, dims, search_threads)
         self._ensure_indexes()
 
     # -- writes ---------------------------------------------------------------------
 
     def upsert(self, points: Sequence[tuple[str, np.ndarray, dict[str, Any]]]) -> None:
-        prepared = [qe.Point(point_id(pid), vector_list(vec, self.dims), dict(payload)) for pid, vec, payload in points]
+        prepared = [qe.Point(point_id(pid), self._point_vectors(vec), dict(payload)) for pid, vec, payload in points]
         for start in range(0, len(prepared), _BATCH):
             self._live.update(qe.UpdateOperation.upsert_points(prepared[start : start + _BATCH]))
 
@@ -104,28 +109,57 @@ class EdgeVectorStore:
 
     # -- reads ----------------------------------------------------------------------
 
-    def search(self, vector: np.ndarray, flt: MemoryFilter, limit: int) -> list[StoredPoint]:
-        """Nearest points by cosine; ``score`` is the raw cosine similarity."""
+    def search(self, query: QueryVectors | np.ndarray, flt: MemoryFilter, limit: int) -> list[StoredPoint]:
+        """Fused hybrid search when ``query`` has a sparse part, else nearest by cosine
+        (see :class:`~memory_core.vector_store.base.VectorStore`)."""
         check_page(0, limit)
         qfilter = to_edge_filter(flt)
+        q = QueryVectors.of(query)
+        dense = vector_list(q.dense, self.dims)
         if limit == 0:
             return []
-        hits = self._live.query(
-            qe.QueryRequest(
-                limit=limit,
-                query=qe.Query.Nearest(vector_list(vector, self.dims)),
-                filter=qfilter,
-                with_payload=True,
-                with_vector=False,
+        if q.sparse is None:
+            hits = self._live.query(
+                qe.QueryRequest(limit=limit, query=qe.Query.Nearest(dense), filter=qfilter,
+                                with_payload=True, with_vector=False)
             )
+            return [StoredPoint(id=str(h.id), payload=h.payload or {}, score=h.score) for h in hits]
+        sparse = _sparse(q.sparse)
+        # IDF over the scope's own memories (or, without scope_idf, the whole shard)
+        idf = qe.SearchParams(idf=qe.IdfParams(corpus=qfilter)) if self.scope_idf else None
+        prefetches = [
+            qe.Prefetch(limit=PREFETCH, query=qe.Query.Nearest(dense), filter=qfilter),
+            qe.Prefetch(limit=PREFETCH, query=qe.Query.Nearest(dense, using="ctx"), filter=qfilter),
+            qe.Prefetch(limit=PREFETCH, query=qe.Query.Nearest(sparse, using="bm25"), filter=qfilter, params=idf),
+            qe.Prefetch(limit=PREFETCH, query=qe.Query.Nearest(sparse, using="bm25_ctx"), filter=qfilter, params=idf),
+        ]
+        fused = self._live.query(
+            qe.QueryRequest(limit=max(FUSED, limit), prefetches=prefetches, query=qe.Fusion.Rrf(k=RRF_K),
+                            filter=qfilter, with_payload=qe.PayloadSelector.Include(["prev", "next"]),
+                            with_vector=False)
         )
-        return [StoredPoint(id=str(h.id), payload=h.payload or {}, score=h.score) for h in hits]
+        ids = smooth([(str(h.id), h.score, h.payload or {}) for h in fused])[:limit]
+        if not ids:
+            return []
+        # The cosines (and payloads) of the final points, computed by Qdrant.
+        only = qe.Filter(must=[qe.HasIdCondition(set(ids))])
+        plain, ctx = self._live.query_batch(qe.QueryBatchRequest([
+            qe.QueryRequest(limit=len(ids), query=qe.Query.Nearest(dense), filter=only, with_payload=True),
+            qe.QueryRequest(limit=len(ids), query=qe.Query.Nearest(dense, using="ctx"), filter=only,
+                            with_payload=False),
+        ]))
+        found = {str(h.id): StoredPoint(id=str(h.id), payload=h.payload or {}, score=h.score) for h in plain}
+        for h in ctx:
+            p = found.get(str(h.id))
+            if p is not None and h.score > (p.score or -1.0):
+                p.score = h.score
+        return [found[i] for i in ids if i in found]
 
     def retrieve(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredPoint]:
         wanted = point_ids(ids)
         if not wanted:
             return []
-        records = self._live.retrieve(wanted, with_payload=True, with_vector=with_vectors)
+        records = self._live.retrieve(wanted, with_payload=True, with_vector=[""] if with_vectors else False)
         found = {str(r.id): _stored(r, with_vectors) for r in records}
         return [found[i] for i in wanted if i in found]
 
@@ -190,6 +224,15 @@ class EdgeVectorStore:
             raise MemoryCoreError(f"the vector store at {self.path} is closed")
         return shard
 
+    def _point_vectors(self, value: Vectors | np.ndarray) -> dict[str, Any]:
+        v = Vectors.of(value)
+        dense = vector_list(v.dense, self.dims)
+        out: dict[str, Any] = {"": dense, "ctx": dense if v.ctx_dense is None else vector_list(v.ctx_dense, self.dims)}
+        if v.sparse is not None:
+            out["bm25"] = _sparse(v.sparse)
+            out["bm25_ctx"] = _sparse(v.ctx_sparse if v.ctx_sparse is not None else v.sparse)
+        return out
+
     def _ensure_indexes(self) -> None:
         # Also repairs a shard whose creation was interrupted before its indexes existed.
         existing = set(self._live.info().payload_schema)
@@ -208,8 +251,13 @@ class EdgeVectorStore:
                 return
 
 
+def _sparse(v: SparseVector) -> qe.SparseVector:
+    return qe.SparseVector(indices=list(v.indices), values=list(v.values))
+
+
 def _stored(record: Any, with_vector: bool) -> StoredPoint:
-    vector = np.asarray(record.vector, dtype=np.float32) if with_vector and record.vector is not None else None
+    raw = record.vector.get("") if isinstance(record.vector, dict) else record.vector
+    vector = np.asarray(raw, dtype=np.float32) if with_vector and raw is not None else None
     return StoredPoint(id=str(record.id), payload=record.payload or {}, vector=vector)
 
 
@@ -217,8 +265,13 @@ def _stored(record: Any, with_vector: bool) -> StoredPoint:
 
 
 def _open_shard(path: Path, dims: int, search_threads: int | None) -> qe.EdgeShard:
-    vectors = qe.EdgeVectorParams(size=dims, distance=qe.Distance.Cosine)
+    dense = qe.EdgeVectorParams(size=dims, distance=qe.Distance.Cosine)
+    vectors = {"": dense, "ctx": qe.EdgeVectorParams(size=dims, distance=qe.Distance.Cosine)}
     settings: dict[str, Any] = {
+        "sparse_vectors": {
+            "bm25": qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf),
+            "bm25_ctx": qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf),
+        },
         "optimizers": qe.EdgeOptimizersConfig(indexing_threshold=0),
         # Explicit even for "one per CPU": on load, None would keep the persisted value.
         "max_search_threads": search_threads or os.cpu_count() or 1,
@@ -228,6 +281,7 @@ def _open_shard(path: Path, dims: int, search_threads: int | None) -> qe.EdgeSha
             stored = _stored_dims(path)
             if stored is not None and stored != dims:
                 raise _dimension_mismatch(path, stored, dims)
+            _check_layout(path)
             # Edge verifies the vector params against the segments too, and persists
             # the settings (kept exact-only whatever created the shard).
             return qe.EdgeShard.load(str(path), qe.EdgeConfig(vectors=vectors, **settings))
@@ -260,6 +314,22 @@ def _stored_dims(path: Path) -> int | None:
         return int(config["vectors"][""]["size"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _check_layout(path: Path) -> None:
+    """Refuse a shard made before the hybrid layout (one unnamed dense vector only)."""
+    try:
+        config = json.loads((path / "edge_config.json").read_text())
+        names = set(config.get("vectors") or {}) | set(config.get("sparse_vectors") or {})
+    except (OSError, ValueError, TypeError, AttributeError):
+        return  # unreadable: Edge checks the segments itself
+    missing = {"", "ctx", "bm25", "bm25_ctx"} - names
+    if missing:
+        raise StoreLayoutError(
+            f"the vector store at {path} was built with an older layout (it lacks the vectors "
+            f"{', '.join(sorted(repr(m) for m in missing))} of the hybrid search); move or delete that "
+            "directory (or point vector_store.path elsewhere) and re-add the memories"
+        )
 
 
 def _dimension_mismatch(path: Path, stored: int, dims: int) -> DimensionMismatchError:

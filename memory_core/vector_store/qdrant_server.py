@@ -5,10 +5,16 @@ memproxy processes or already operate Qdrant. ``location=":memory:"`` runs
 qdrant-client's pure-Python local mode instead: it ignores payload indexes, scans
 every point on each query and is not thread-safe, so it is only a stand-in for a
 server in tests (calls are serialised here so threaded tests stay correct).
+
+The hybrid search asks for per-scope IDF (``SearchParams(idf=IdfCorpusParams(corpus=
+<scope filter>))``). A server without IDF corpora rejects it; the adapter then
+retries once without it, i.e. with Qdrant's collection-wide IDF, and keeps doing so
+(logged once). Local mode accepts the parameter.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
@@ -21,10 +27,12 @@ from qdrant_client import models as qm
 
 from memory_core.errors import DimensionMismatchError, ValidationError
 from memory_core.vector_store._common import check_page, point_id, point_ids, vector_list
-from memory_core.vector_store.base import MemoryFilter, StoredPoint
+from memory_core.vector_store.base import (FUSED, PREFETCH, RRF_K, MemoryFilter, QueryVectors, SparseVector,
+                                          StoredPoint, StoreLayoutError, Vectors, smooth)
 from memory_core.vector_store.filters import to_qdrant_filter
 
 _BATCH = 256
+log = logging.getLogger("memory_core")
 
 
 def _payload_indexes() -> dict[str, qm.PayloadSchemaParams]:
@@ -62,6 +70,7 @@ class QdrantServerStore:
         location: str | None = None,
         timeout_s: float | None = None,
         client: QdrantClient | None = None,
+        scope_idf: bool = True,
     ) -> None:
         if isinstance(dims, bool) or not isinstance(dims, int) or dims <= 0:
             raise ValidationError(f"vector dims must be a positive integer, got {dims!r}")
@@ -71,6 +80,7 @@ class QdrantServerStore:
             timeout = None if timeout_s is None else int(max(1, round(timeout_s)))
             client = QdrantClient(url=url, api_key=api_key, location=location, timeout=timeout)
         self._client = client
+        self.scope_idf = scope_idf
         self._guard: AbstractContextManager[Any] = threading.RLock() if _is_local(client) else nullcontext()
         with self._guard:
             self._open_collection()
@@ -79,7 +89,7 @@ class QdrantServerStore:
 
     def upsert(self, points: Sequence[tuple[str, np.ndarray, dict[str, Any]]]) -> None:
         structs = [
-            qm.PointStruct(id=point_id(pid), vector=vector_list(vec, self.dims), payload=dict(payload))
+            qm.PointStruct(id=point_id(pid), vector=self._point_vectors(vec), payload=dict(payload))
             for pid, vec, payload in points
         ]
         with self._guard:
@@ -107,25 +117,68 @@ class QdrantServerStore:
 
     # -- reads ----------------------------------------------------------------------
 
-    def search(self, vector: np.ndarray, flt: MemoryFilter, limit: int) -> list[StoredPoint]:
-        """Nearest points by cosine; ``score`` is the raw cosine similarity."""
+    def search(self, query: QueryVectors | np.ndarray, flt: MemoryFilter, limit: int) -> list[StoredPoint]:
+        """Fused hybrid search when ``query`` has a sparse part, else nearest by cosine
+        (see :class:`~memory_core.vector_store.base.VectorStore`)."""
         check_page(0, limit)
         qfilter = to_qdrant_filter(flt)
-        query = vector_list(vector, self.dims)
+        q = QueryVectors.of(query)
+        dense = vector_list(q.dense, self.dims)
         if limit == 0:
             return []
+        if q.sparse is None:
+            with self._guard:
+                hits = self._client.query_points(
+                    self.collection, query=dense, using="", query_filter=qfilter, limit=limit, with_payload=True,
+                    with_vectors=False
+                ).points
+            return [StoredPoint(id=str(h.id), payload=h.payload or {}, score=h.score) for h in hits]
+        sparse = qm.SparseVector(indices=list(q.sparse.indices), values=list(q.sparse.values))
         with self._guard:
-            hits = self._client.query_points(
-                self.collection, query=query, query_filter=qfilter, limit=limit, with_payload=True, with_vectors=False
+            fused = self._fused(dense, sparse, qfilter, max(FUSED, limit))
+            ids = smooth([(str(h.id), h.score, h.payload or {}) for h in fused])[:limit]
+            if not ids:
+                return []
+            only = qm.Filter(must=[qm.HasIdCondition(has_id=ids)])
+            plain, ctx = self._client.query_batch_points(self.collection, [
+                qm.QueryRequest(query=dense, using="", filter=only, limit=len(ids), with_payload=True),
+                qm.QueryRequest(query=dense, using="ctx", filter=only, limit=len(ids), with_payload=False),
+            ])
+        found = {str(h.id): StoredPoint(id=str(h.id), payload=h.payload or {}, score=h.score) for h in plain.points}
+        for h in ctx.points:
+            p = found.get(str(h.id))
+            if p is not None and h.score > (p.score or -1.0):
+                p.score = h.score
+        return [found[i] for i in ids if i in found]
+
+    def _fused(self, dense: list[float], sparse: qm.SparseVector, qfilter: qm.Filter, limit: int) -> list[Any]:
+        params = qm.SearchParams(idf=qm.IdfCorpusParams(corpus=qfilter)) if self.scope_idf else None
+        prefetch = [
+            qm.Prefetch(query=dense, using="", filter=qfilter, limit=PREFETCH),
+            qm.Prefetch(query=dense, using="ctx", filter=qfilter, limit=PREFETCH),
+            qm.Prefetch(query=sparse, using="bm25", filter=qfilter, limit=PREFETCH, params=params),
+            qm.Prefetch(query=sparse, using="bm25_ctx", filter=qfilter, limit=PREFETCH, params=params),
+        ]
+        try:
+            return self._client.query_points(
+                self.collection, prefetch=prefetch, query=qm.RrfQuery(rrf=qm.Rrf(k=RRF_K)), query_filter=qfilter,
+                limit=limit, with_payload=qm.PayloadSelectorInclude(include=["prev", "next"]), with_vectors=False,
             ).points
-        return [StoredPoint(id=str(h.id), payload=h.payload or {}, score=h.score) for h in hits]
+        except Exception as exc:  # an older server: no IDF corpora
+            if not self.scope_idf or "idf" not in str(exc).lower():
+                raise
+            log.warning("Qdrant rejected per-scope IDF (%s); using collection-wide IDF", exc)
+            self.scope_idf = False
+            return self._fused(dense, sparse, qfilter, limit)
 
     def retrieve(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredPoint]:
         wanted = point_ids(ids)
         if not wanted:
             return []
         with self._guard:
-            records = self._client.retrieve(self.collection, ids=wanted, with_payload=True, with_vectors=with_vectors)
+            records = self._client.retrieve(
+                self.collection, ids=wanted, with_payload=True, with_vectors=[""] if with_vectors else False
+            )
         found = {str(r.id): _stored(r, with_vectors) for r in records}
         return [found[i] for i in wanted if i in found]
 
@@ -169,15 +222,29 @@ class QdrantServerStore:
 
     # -- internals ------------------------------------------------------------------
 
+    def _point_vectors(self, value: Vectors | np.ndarray) -> dict[str, Any]:
+        v = Vectors.of(value)
+        dense = vector_list(v.dense, self.dims)
+        out: dict[str, Any] = {"": dense, "ctx": dense if v.ctx_dense is None else vector_list(v.ctx_dense, self.dims)}
+        if v.sparse is not None:
+            out["bm25"] = _sparse(v.sparse)
+            out["bm25_ctx"] = _sparse(v.ctx_sparse if v.ctx_sparse is not None else v.sparse)
+        return out
+
     def _open_collection(self) -> None:
         if self._client.collection_exists(self.collection):
             info = self._client.get_collection(self.collection)
-            self._check_dims(info.config.params.vectors)
+            self._check_dims(info.config.params.vectors, info.config.params.sparse_vectors)
             existing = set(info.payload_schema or {})
         else:
+            dense = qm.VectorParams(size=self.dims, distance=qm.Distance.COSINE)
             self._client.create_collection(
                 self.collection,
-                vectors_config=qm.VectorParams(size=self.dims, distance=qm.Distance.COSINE),
+                vectors_config={"": dense, "ctx": dense},
+                sparse_vectors_config={
+                    "bm25": qm.SparseVectorParams(modifier=qm.Modifier.IDF),
+                    "bm25_ctx": qm.SparseVectorParams(modifier=qm.Modifier.IDF),
+                },
                 # Multi-tenant layout: per-tenant/per-user graphs instead of one global graph.
                 hnsw_config=qm.HnswConfigDiff(m=0, payload_m=16),
             )
@@ -189,18 +256,23 @@ class QdrantServerStore:
                 if field not in existing:
                     self._client.create_payload_index(self.collection, field, field_schema=schema, wait=True)
 
-    def _check_dims(self, vectors: Any) -> None:
+    def _check_dims(self, vectors: Any, sparse: Any) -> None:
         where = f"Qdrant collection '{self.collection}'"
-        if isinstance(vectors, dict):
-            raise DimensionMismatchError(
-                f"{where} uses named vectors ({', '.join(vectors) or 'none'}); memproxy needs one unnamed "
-                f"{self.dims}-dimensional cosine vector: use another collection name"
-            )
-        if vectors.size != self.dims:
-            raise DimensionMismatchError(
-                f"{where} holds {vectors.size}-dimensional vectors but the embedder produces "
-                f"{self.dims}-dimensional ones; use the embedder that built it, or another collection "
-                "(re-adding the memories there)"
+        dense = vectors if isinstance(vectors, dict) else {"": vectors}
+        for name in ("", "ctx"):
+            params = dense.get(name)
+            if params is not None and params.size != self.dims:
+                raise DimensionMismatchError(
+                    f"{where} holds {params.size}-dimensional vectors but the embedder produces "
+                    f"{self.dims}-dimensional ones; use the embedder that built it, or another collection "
+                    "(re-adding the memories there)"
+                )
+        missing = ({"", "ctx"} - set(dense)) | ({"bm25", "bm25_ctx"} - set(sparse or {}))
+        if missing:
+            raise StoreLayoutError(
+                f"{where} was built with another vector layout (it lacks {', '.join(sorted(map(repr, missing)))}; "
+                f"memproxy needs dense '' and 'ctx' of {self.dims} dims, sparse 'bm25' and 'bm25_ctx' with IDF): "
+                "use another collection name and re-add the memories"
             )
 
     def _matching_ids(self, qfilter: qm.Filter) -> Iterator[str]:
@@ -220,8 +292,13 @@ def _is_local(client: QdrantClient) -> bool:
     return isinstance(getattr(client, "_client", None), QdrantLocal)
 
 
+def _sparse(v: SparseVector) -> qm.SparseVector:
+    return qm.SparseVector(indices=list(v.indices), values=list(v.values))
+
+
 def _stored(record: Any, with_vector: bool) -> StoredPoint:
-    vector = np.asarray(record.vector, dtype=np.float32) if with_vector and record.vector is not None else None
+    raw = record.vector.get("") if isinstance(record.vector, dict) else record.vector
+    vector = np.asarray(raw, dtype=np.float32) if with_vector and raw is not None else None
     return StoredPoint(id=str(record.id), payload=record.payload or {}, vector=vector)
 
 

@@ -29,6 +29,7 @@ log = logging.getLogger("proxy.auth")
 
 _SCHEMES = ("bearer", "token")
 _STATE_KEY = "principal"
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="memproxy"'}
 
 
 @dataclass(frozen=True)
@@ -85,18 +86,16 @@ class Authenticator:
                 return self._admit("open", Principal(self.open_tenant), None, metered)
             # Never echo what was sent: a near-miss key is still a secret.
             if secret is None:
-                raise Unauthorized(
-                    "missing API key: send `Authorization: Bearer mk_...` "
-                    "(create a key with `memproxy keys create`)"
-                )
-            raise Unauthorized("invalid or revoked API key")
+                raise Unauthorized("missing API key: send `Authorization: Bearer mk_...` "
+                                   "(create a key with `memproxy keys create`)", headers=_CHALLENGE)
+            raise Unauthorized("invalid or revoked API key", headers=_CHALLENGE)
         return self._admit(key.id, Principal(key.tenant, key.id, key.name), key, metered)
 
     def _admit(self, bucket: str, principal: Principal, key: ApiKey | None, metered: bool) -> Principal:
         if not metered:
             return principal
         if self._limiter is not None:
-            allowed, left, reset = self._limiter.hit(bucket)
+            allowed, _, reset = self._limiter.hit(bucket)
             if not allowed:
                 limit = str(self._limiter.per_minute)
                 raise RateLimited(

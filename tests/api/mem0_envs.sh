@@ -24,7 +24,10 @@ fi
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-client_deps=(httpx requests "pydantic>=2.7.3" posthog pytz "qdrant-client>=1.12" "protobuf>=5.29,<6")
+# Pinned to the versions the tests last passed with, so a new release elsewhere cannot
+# break them unnoticed; bump together.
+client_deps=(httpx==0.28.1 requests==2.34.2 pydantic==2.14.3 posthog==7.91.1 pytz==2026.6
+             qdrant-client==1.20.0 protobuf==5.29.6)
 
 check() {
   # $1 = env dir, $2 = version, $3 = extra module to import ("" for none)
@@ -40,7 +43,7 @@ PY
 build() {
   local ver=$1 env="$root/.venv-mem0-$1" extra=() module=""
   case "$ver" in
-    0.1.*) extra=("litellm"); module="mem0.proxy.main" ;;
+    0.1.*) extra=("litellm==1.106.2"); module="mem0.proxy.main" ;;
   esac
   if [ -x "$env/bin/python" ] && check "$env" "$ver" "$module"; then
     echo "mem0_envs: $env is ready"

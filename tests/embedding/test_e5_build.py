@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -74,8 +75,11 @@ def test_build_is_deterministic(tmp_build, e5):
 def test_corrupt_file_triggers_a_rebuild(tmp_build):
     cache, folder = tmp_build
     good = json.loads((folder / MANIFEST).read_text())
-    with open(folder / "tokenizer_config.json", "a") as f:
-        f.write(" ")
+    with open(folder / "model.onnx", "r+b") as f:  # one flipped byte inside the weights
+        f.seek(30_000_000)
+        byte = f.read(1)
+        f.seek(30_000_000)
+        f.write(bytes([byte[0] ^ 0xFF]))
     rebuilt = e5_offline.ensure_e5_model(cache)
     assert json.loads((rebuilt / MANIFEST).read_text()) == good
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # no temp folders left
@@ -88,12 +92,12 @@ def test_missing_manifest_triggers_a_rebuild(tmp_build):
 
 
 def _build_in_child(target: str, log: str) -> None:
-    def build(folder):
+    def build(folder: Path) -> None:
         with open(log, "a") as f:
             f.write(f"{os.getpid()}\n")
         (folder / "weights.bin").write_bytes(os.urandom(1 << 20))
 
-    ensure_model_dir(__import__("pathlib").Path(target), build, format_version=1, source="test")
+    ensure_model_dir(Path(target), build, format_version=1, source="test")
 
 
 def test_two_processes_building_at_once_build_once(tmp_path):

@@ -58,7 +58,7 @@ def test_fact_extraction_with_a_json_schema_returns_valid_json(local_model: Loca
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_the_model_needs_no_key_and_no_internet(local_model: LocalModel, stream: bool) -> None:
+def test_the_model_answers_the_openai_sdk_plain_and_streamed(local_model: LocalModel, stream: bool) -> None:
     import openai
 
     client = openai.OpenAI(base_url=local_model.api_base, api_key="local", max_retries=0, timeout=120)

@@ -179,7 +179,7 @@ def test_health_and_readiness(proxy):
 
 
 def test_readiness_fails_while_memory_is_not_ready(start_proxy):
-    from fakes import FakeMemory
+    from fake_memory import FakeMemory
 
     class Broken(FakeMemory):
         async def ready(self) -> bool:

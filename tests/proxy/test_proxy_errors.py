@@ -134,3 +134,17 @@ def test_unknown_routes_answer_in_the_same_shape(proxy):
 
 def test_a_wrong_method_is_a_405(proxy):
     assert_openai_error(httpx.get(f"{proxy.url}/v1/chat/completions"), 405)
+
+
+def test_a_failing_model_falls_back_to_the_configured_one(start_proxy):
+    proxy = start_proxy(router={"fallbacks": {"fail-500": ["echo"]}})
+    answer = proxy.openai().chat.completions.create(model="fail-500", messages=USER)
+    assert answer.choices[0].message.content == "echo: hi"
+    assert [r["model"] for r in proxy.upstream.requests] == ["fail-500", "echo"]
+
+
+def test_a_failing_call_is_retried(start_proxy):
+    proxy = start_proxy(router={"num_retries": 2})
+    with pytest.raises(openai.InternalServerError):
+        proxy.openai().chat.completions.create(model="fail-503", messages=USER)
+    assert [r["model"] for r in proxy.upstream.requests] == ["fail-503"] * 3

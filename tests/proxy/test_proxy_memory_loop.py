@@ -9,7 +9,7 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from conftest import proxy_config, wait_for
+from proxy_harness import proxy_config, wait_for
 from live import LiveServer
 
 from proxy import create_app

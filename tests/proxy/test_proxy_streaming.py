@@ -11,7 +11,7 @@ import httpx
 import openai
 import pytest
 
-from conftest import wait_for
+from proxy_harness import wait_for
 
 USER = [{"role": "user", "content": "hello there friend"}]
 

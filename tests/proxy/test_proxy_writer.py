@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from fakes import FakeMemory
+from fake_memory import FakeMemory
 
 from memory_core.errors import ContentTooLongError
 from proxy.config import WriterConfig

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from memory_core.errors import DimensionMismatchError, StoreLockedError
-from memory_core.vector_store import MemoryFilter
+from memory_core.vector_store import MemoryFilter, StoreLayoutError
 from memory_core.vector_store.edge import EdgeVectorStore
 
 DIMS = 32
@@ -51,6 +51,29 @@ def test_reopening_with_another_embedding_size_names_both_sizes_and_the_path(tmp
     message = str(caught.value)
     assert f"{DIMS}-dimensional" in message and "768-dimensional" in message
     assert str(path) in message and "new data directory" in message
+
+
+def test_a_shard_of_the_old_single_vector_layout_is_refused_with_what_to_do(tmp_path):
+    import qdrant_edge as qe
+
+    path = tmp_path / "vectors"
+    path.mkdir()
+    old = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=DIMS, distance=qe.Distance.Cosine))
+    qe.EdgeShard.create(str(path), old).close()
+    with pytest.raises(StoreLayoutError) as caught:
+        EdgeVectorStore(path, DIMS)
+    message = str(caught.value)
+    assert str(path) in message and "'ctx'" in message and "re-add the memories" in message
+
+
+def test_an_old_layout_shard_of_another_size_still_reports_the_dimension_mismatch(tmp_path):
+    import qdrant_edge as qe
+
+    path = tmp_path / "vectors"
+    path.mkdir()
+    qe.EdgeShard.create(str(path), qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=768, distance=qe.Distance.Cosine))).close()
+    with pytest.raises(DimensionMismatchError, match="768-dimensional"):
+        EdgeVectorStore(path, DIMS)
 
 
 def test_a_second_process_on_the_same_directory_gets_store_locked_error(tmp_path):

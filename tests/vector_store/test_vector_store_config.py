@@ -56,3 +56,16 @@ def test_the_api_key_is_not_printed():
     cfg = VectorStoreConfig(provider="qdrant", url="http://q:6333", api_key="s3cret")
     assert "s3cret" not in repr(cfg) and "s3cret" not in str(cfg.model_dump())
     assert cfg.api_key.get_secret_value() == "s3cret"
+
+
+def test_idf_scope_is_the_default_and_collection_reaches_both_stores(tmp_path):
+    assert VectorStoreConfig().idf == "scope"
+    with open_vector_store(VectorStoreConfig(), tmp_path, 16) as store:
+        assert store.scope_idf is True
+    with open_vector_store(VectorStoreConfig(idf="collection"), tmp_path / "b", 16) as store:
+        assert store.scope_idf is False
+    cfg = VectorStoreConfig(provider="qdrant", location=":memory:", idf="collection")
+    with open_vector_store(cfg, tmp_path, 16) as store:
+        assert store.scope_idf is False
+    with pytest.raises(pydantic.ValidationError):
+        VectorStoreConfig(idf="global")

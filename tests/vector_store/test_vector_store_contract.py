@@ -347,3 +347,94 @@ def test_concurrent_writers_and_readers_lose_nothing(store, make_vectors, make_p
     for t in threads:
         t.join()
     assert store.count(ALICE) == 200
+
+
+# -- hybrid search (dense + ctx + BM25 sparse, RRF, neighbour smoothing) ---------------
+
+
+def hybrid_point(store, text, dense, ctx=None, ctx_text=None, **fields):
+    from memory_core.vector_store import Vectors
+    from memory_core.vector_store.sparse import sparse_document
+
+    from tests.vector_store.conftest import payload
+
+    pid = str(uuid.uuid4())
+    vectors = Vectors(dense, ctx, sparse_document(text), sparse_document(ctx_text or text, 32))
+    return pid, vectors, payload(text=text, **fields)
+
+
+def hybrid_query(dense, text):
+    from memory_core.vector_store import QueryVectors
+    from memory_core.vector_store.sparse import sparse_query
+
+    return QueryVectors(dense, sparse_query(text))
+
+
+def test_hybrid_search_finds_a_keyword_match_the_dense_vectors_miss(store, make_vectors):
+    vectors = make_vectors(12, seed=5)
+    query = vectors[0]
+    texts = [f"ordinary remark number {i}" for i in range(11)] + ["my locker code is Zorblax 4471"]
+    points = [hybrid_point(store, t, v) for t, v in zip(texts, vectors)]
+    store.upsert(points)
+    # dense alone ranks the keyword memory nowhere near the top
+    assert points[11][0] not in ids_of(store.search(query, ALICE, 2))
+    hits = store.search(hybrid_query(query, "what is the Zorblax code?"), ALICE, 2)
+    assert points[11][0] in ids_of(hits)
+
+
+def test_hybrid_scores_are_the_max_cosine_to_the_plain_and_ctx_vectors(store, make_vectors):
+    v = make_vectors(6, seed=6)
+    points = [hybrid_point(store, f"note {i}", v[i], ctx=v[i + 3]) for i in range(3)]
+    store.upsert(points)
+    q = make_vectors(1, seed=7)[0]
+    hits = store.search(hybrid_query(q, "note"), ALICE, 3)
+    assert len(hits) == 3
+    expected = {pid: max(float(np.dot(q, vec.dense)), float(np.dot(q, vec.ctx_dense))) for pid, vec, _ in points}
+    for h in hits:
+        assert h.score == pytest.approx(expected[h.id], abs=1e-5)
+        assert h.payload["memory"].startswith("note")
+
+
+def test_hybrid_search_pulls_in_the_neighbour_of_a_strong_hit(store, make_vectors):
+    vectors = make_vectors(30, seed=8)
+    texts = [f"filler sentence {i} about nothing" for i in range(30)]
+    texts[10] = "Where did you travel in spring? Kyoto again?"
+    texts[11] = "Yes, we went there in April."
+    points = [hybrid_point(store, t, v) for t, v in zip(texts, vectors)]
+    points[10][2]["next"] = points[11][0]
+    points[11][2]["prev"] = points[10][0]
+    store.upsert(points)
+    q = vectors[10] * 0.7 + vectors[11] * 0.3
+    q /= np.linalg.norm(q)
+    top = ids_of(store.search(hybrid_query(q, "travel to Kyoto in spring"), ALICE, 2))
+    assert top == [points[10][0], points[11][0]]
+
+
+def test_hybrid_search_respects_tenant_scope_and_filters(store, make_vectors):
+    v = make_vectors(3, seed=9)
+    ours = hybrid_point(store, "Zorblax at acme", v[0], tags=["x"])
+    theirs = hybrid_point(store, "Zorblax at globex", v[1], tenant="globex")
+    untagged = hybrid_point(store, "Zorblax untagged", v[2])
+    store.upsert([ours, theirs, untagged])
+    q = hybrid_query(v[1], "Zorblax")
+    assert set(ids_of(store.search(q, ALICE, 10))) == {ours[0], untagged[0]}
+    assert ids_of(store.search(q, MemoryFilter(tenant="acme", tags=("x",)), 10)) == [ours[0]]
+    assert store.search(q, ALICE, 0) == []
+    with pytest.raises(DimensionMismatchError):
+        store.search(hybrid_query(make_vectors(1, dims=store.dims + 1)[0], "Zorblax"), ALICE, 3)
+
+
+def test_points_written_with_a_bare_vector_are_found_by_the_hybrid_search(store, seed):
+    ids = seed.add_many([{"ts": i} for i in range(5)])
+    hits = store.search(hybrid_query(seed.vectors[ids[2]], "anything"), ALICE, 5)
+    assert hits[0].id == ids[2] and hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert set(ids_of(hits)) == set(ids)
+
+
+def test_hybrid_search_with_collection_wide_idf_still_matches_keywords(store, make_vectors):
+    store.scope_idf = False  # vector_store.idf: collection
+    vectors = make_vectors(8, seed=11)
+    texts = [f"plain remark {i}" for i in range(7)] + ["the Zorblax key is under the mat"]
+    points = [hybrid_point(store, t, v) for t, v in zip(texts, vectors)]
+    store.upsert(points + [hybrid_point(store, "Zorblax elsewhere", vectors[1], user_id="bob")])
+    assert ids_of(store.search(hybrid_query(vectors[0], "Zorblax"), ALICE, 1)) == [points[7][0]]

@@ -15,13 +15,23 @@ from starlette.routing import Route
 
 from proxy.config import ProxyConfig
 from proxy.errors import EXCEPTION_HANDLERS
+from proxy.openapi import openapi_routes
 from proxy.routes import chat, health, models
+from proxy.routes.mem0 import mem0_routes
+from proxy.routes.memories import memory_routes
+from proxy.routes.page import page_routes
 from proxy.services import Services
 from proxy.upstream import Upstream
 
 
 def create_app(config: ProxyConfig | None = None, *, memory: Any = None, upstream: Upstream | None = None) -> Starlette:
-    services = Services(config or ProxyConfig(), memory=memory, upstream=upstream)
+    config = config or ProxyConfig()
+    services = Services(config, memory=memory, upstream=upstream)
+
+    def current_memory() -> Any:  # None while memory is loading: the memory API answers 503
+        return services.memory
+
+    limit = config.server.max_body_bytes
     app = Starlette(
         routes=[
             Route("/v1/chat/completions", chat.completions, methods=["POST"]),
@@ -29,6 +39,10 @@ def create_app(config: ProxyConfig | None = None, *, memory: Any = None, upstrea
             Route("/v1/models", models.list_models, methods=["GET"]),
             Route("/healthz", health.alive, methods=["GET"]),
             Route("/readyz", health.ready, methods=["GET"]),
+            *memory_routes(current_memory, services.auth, max_body_bytes=limit),
+            *mem0_routes(current_memory, services.auth, max_body_bytes=limit),
+            *openapi_routes(title="memproxy", version="0.1.0"),
+            *page_routes(),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=services.lifespan,

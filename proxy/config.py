@@ -25,6 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from memory_core.config import MemoryConfig
+from proxy.auth.config import AuthConfig
 
 DEFAULT_CONFIG_FILE = Path("config.yaml")
 
@@ -102,6 +103,7 @@ class ProxyConfig(_Section):
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     injection: InjectionConfig = Field(default_factory=InjectionConfig)
     writer: WriterConfig = Field(default_factory=WriterConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
 
     @model_validator(mode="after")
     def _check_model_names(self) -> "ProxyConfig":

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from memory_core.errors import MemoryCoreError
+from proxy.api_errors import ApiError
 
 
 class ProxyError(Exception):
@@ -112,6 +113,13 @@ async def handle_memory_error(request: Request, exc: Exception) -> Response:
     return error_response(ProxyError(exc.message, status=exc.status, type=error_type_for(exc.status), code=exc.code))
 
 
+async def handle_api_error(request: Request, exc: Exception) -> Response:
+    # Auth, quota and rate-limit errors raised on the chat route, in OpenAI's shape.
+    assert isinstance(exc, ApiError)
+    return error_response(ProxyError(exc.message, status=exc.status, type=error_type_for(exc.status),
+                                     code=exc.code, headers=exc.headers))
+
+
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
@@ -129,6 +137,7 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     ProxyError: handle_proxy_error,
     MemoryCoreError: handle_memory_error,
+    ApiError: handle_api_error,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }

@@ -11,6 +11,7 @@ from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
 
+from proxy.auth import Authenticator, KeyStore, check_bind
 from proxy.config import ProxyConfig
 from proxy.injection import Injector, content_text
 from proxy.ownership import DataDirLock
@@ -29,7 +30,16 @@ class Services:
         self.config = config
         self.upstream = upstream or Upstream(config.models, config.router)
         self.injector = Injector(config.injection)
-        self.tenancy = Tenancy(config.memory.tenant)
+        keys = KeyStore(config.auth.resolved_keys_path(config.memory.data_dir))
+        self.auth = Authenticator(
+            keys,
+            # Raises InsecureBind for a non-loopback address with no keys and no allow_open.
+            open_allowed=check_bind(config.server.host, keys, config.auth.allow_open),
+            open_tenant=config.memory.tenant,
+            monthly_quota=config.auth.monthly_quota,
+            rate_limit_per_minute=config.auth.rate_limit_per_minute,
+        )
+        self.tenancy = Tenancy(self.auth)
         self.memory: Any = memory  # an AsyncMemory; None until loaded
         self.memory_problem: str | None = None if memory is not None else "loading"
         self._owns_memory = memory is None

@@ -31,8 +31,9 @@ OPENAI_FIELDS = frozenset(
 
 async def completions(request: Request) -> Response:
     services: Services = request.state.services
+    tenant = await services.tenancy.tenant_for(request)  # 401 before reading anything else
     body = await read_json(request, services.config.server.max_body_bytes)
-    subject = take_subject(body, request.headers, services.tenancy.tenant_for(request))
+    subject = take_subject(body, request.headers, tenant)
     controls = take_controls(body, request.headers, services.config.injection, services.config.writer)
     params = {key: value for key, value in body.items() if key in OPENAI_FIELDS}
     model = _validate(params, services)

@@ -43,7 +43,7 @@ def test_a_second_lock_on_a_data_directory_is_refused(tmp_path):
 def test_serve_starts_with_the_default_config_and_refuses_a_second_process(tmp_path):
     (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text())
     port = free_port()
-    first = memproxy("serve", "--port", str(port), cwd=tmp_path)
+    first = memproxy("serve", "--port", str(port), "--no-local-model", cwd=tmp_path)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -59,7 +59,7 @@ def test_serve_starts_with_the_default_config_and_refuses_a_second_process(tmp_p
         assert [m["id"] for m in models["data"]] == ["gpt-4o-mini", "gpt-4o"]
         assert (tmp_path / "data" / "memproxy.lock").exists()
 
-        second = memproxy("serve", "--port", str(free_port()), cwd=tmp_path)
+        second = memproxy("serve", "--port", str(free_port()), "--no-local-model", cwd=tmp_path)
         output, _ = second.communicate(timeout=60)
         assert second.returncode == 1
         assert "already used by another memproxy process" in output and "Traceback" not in output

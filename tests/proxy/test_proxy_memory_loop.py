@@ -60,7 +60,7 @@ def test_a_fact_from_one_conversation_reaches_the_next(real_proxy):
     sent = upstream.requests[-1]
     assert sent["messages"][-1] == {"role": "user", "content": TURN_2}
     carried = memory_message(sent)
-    assert "张三" in carried and "不能吃辣" in carried
+    assert "张三" in carried and "不能吃辣" in carried, f"the upstream got {sent['messages']}"
     assert int(raw.headers["x-memory-injected"]) >= 1
     assert raw.headers["x-memory-ids"].startswith("mem_")
 
@@ -85,7 +85,7 @@ def test_the_same_loop_streaming_and_with_the_subject_in_extra_body(real_proxy):
     list(stream)
     sent = upstream.requests[-1]["messages"]
     assert sent[0] == {"role": "system", "content": "你是一位美食顾问。"}
-    assert "张三" in sent[1]["content"] and "不能吃辣" in sent[1]["content"]
+    assert "张三" in sent[1]["content"] and "不能吃辣" in sent[1]["content"], f"the upstream got {sent}"
 
 
 def test_another_users_facts_do_not_leak(real_proxy):

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from memory_core import LLMError, Memory
-from tests.conftest import LLM_BASE
+LLM_BASE = "http://llm.test/v1"  # the scripted endpoint of the fake_llm fixture (tests/conftest.py)
 
 LLM = {"model": "openai/test-model", "api_base": LLM_BASE, "api_key": "sk-test"}
 

@@ -54,6 +54,9 @@ class AsyncMemory:
     async def history(self, memory_id: str, **kwargs: Any) -> list[dict[str, Any]]:
         return await self._run("history", memory_id, **kwargs)
 
+    async def entities(self, **kwargs: Any) -> list[dict[str, Any]]:
+        return await self._run("entities", **kwargs)
+
     async def reset(self) -> None:
         await self._run("reset")
 

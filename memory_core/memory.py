@@ -369,6 +369,33 @@ class Memory:
             r["memory_id"] = public_id(r["memory_id"])
         return rows
 
+    def entities(self, *, tenant: str | None = None) -> list[dict[str, Any]]:
+        """The users, agents and runs that have memories in the tenant, with counts and
+        first/last dates (Mem0's users()). One pass over the tenant's memories."""
+        kinds = {"user": "user_id", "agent": "agent_id", "run": "run_id"}
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        flt = MemoryFilter(tenant=tenant or self.config.tenant)
+        offset, page = 0, 500
+        while True:
+            points = self._store.list(flt, offset, page)
+            for p in points:
+                created, updated = p.payload.get("created_at"), p.payload.get("updated_at")
+                for kind, key in kinds.items():
+                    name = p.payload.get(key)
+                    if not name:
+                        continue
+                    e = found.setdefault((kind, name), {
+                        "id": name, "name": name, "type": kind, "total_memories": 0,
+                        "created_at": created, "updated_at": updated})
+                    e["total_memories"] += 1
+                    e["created_at"] = min(filter(None, (e["created_at"], created)), default=None)
+                    e["updated_at"] = max(filter(None, (e["updated_at"], updated)), default=None)
+            if len(points) < page:
+                break
+            offset += page
+        order = list(kinds)
+        return sorted(found.values(), key=lambda e: (order.index(e["type"]), e["name"]))
+
     def ready(self) -> bool:
         """True when the embedder and the store answer."""
         self._store.count(MemoryFilter(tenant="\x00ready"))

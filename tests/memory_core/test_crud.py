@@ -98,3 +98,14 @@ def test_reset_forgets_everything(memory):
     mid = _add(memory, "something")
     memory.reset()
     assert memory.get(mid) is None and memory.history(mid) == []
+
+
+def test_entities_lists_the_tenants_subjects_with_counts(memory):
+    _add(memory, "a")
+    _add(memory, "b")
+    _add(memory, "c", user_id="u2", agent_id="bot")
+    _add(memory, "other tenant", tenant="acme")
+
+    got = {(e["type"], e["name"]): e["total_memories"] for e in memory.entities()}
+
+    assert got == {("user", "u1"): 2, ("user", "u2"): 1, ("agent", "bot"): 1}

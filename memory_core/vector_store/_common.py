@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -46,3 +46,17 @@ def check_page(offset: Any, limit: Any) -> None:
     for name, value in (("offset", offset), ("limit", limit)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValidationError(f"{name} must be a non-negative integer, got {value!r}")
+
+
+def named_vectors(value: Any, dims: int, make_sparse: Callable[[Any], Any]) -> dict[str, Any]:
+    """The named vectors of one point (``""``, ``ctx``, and ``bm25``/``bm25_ctx`` when it has
+    sparse parts), with ``make_sparse`` turning a sparse part into the adapter's type."""
+    from memory_core.vector_store.base import Vectors
+
+    v = Vectors.of(value)
+    dense = vector_list(v.dense, dims)
+    out: dict[str, Any] = {"": dense, "ctx": dense if v.ctx_dense is None else vector_list(v.ctx_dense, dims)}
+    if v.sparse is not None:
+        out["bm25"] = make_sparse(v.sparse)
+        out["bm25_ctx"] = make_sparse(v.ctx_sparse if v.ctx_sparse is not None else v.sparse)
+    return out

@@ -30,7 +30,7 @@ import numpy as np
 import qdrant_edge as qe
 
 from memory_core.errors import DimensionMismatchError, MemoryCoreError, StoreLockedError, ValidationError
-from memory_core.vector_store._common import check_page, point_id, point_ids, vector_list
+from memory_core.vector_store._common import check_page, named_vectors, point_id, point_ids, vector_list
 from memory_core.vector_store.base import (FUSED, PREFETCH, RRF_K, MemoryFilter, QueryVectors, SparseVector,
                                           StoredPoint, StoreLayoutError, Vectors, smooth)
 from memory_core.vector_store.filters import to_edge_filter
@@ -225,13 +225,7 @@ class EdgeVectorStore:
         return shard
 
     def _point_vectors(self, value: Vectors | np.ndarray) -> dict[str, Any]:
-        v = Vectors.of(value)
-        dense = vector_list(v.dense, self.dims)
-        out: dict[str, Any] = {"": dense, "ctx": dense if v.ctx_dense is None else vector_list(v.ctx_dense, self.dims)}
-        if v.sparse is not None:
-            out["bm25"] = _sparse(v.sparse)
-            out["bm25_ctx"] = _sparse(v.ctx_sparse if v.ctx_sparse is not None else v.sparse)
-        return out
+        return named_vectors(value, self.dims, _sparse)
 
     def _ensure_indexes(self) -> None:
         # Also repairs a shard whose creation was interrupted before its indexes existed.

@@ -26,7 +26,7 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from memory_core.errors import DimensionMismatchError, ValidationError
-from memory_core.vector_store._common import check_page, point_id, point_ids, vector_list
+from memory_core.vector_store._common import check_page, named_vectors, point_id, point_ids, vector_list
 from memory_core.vector_store.base import (FUSED, PREFETCH, RRF_K, MemoryFilter, QueryVectors, SparseVector,
                                           StoredPoint, StoreLayoutError, Vectors, smooth)
 from memory_core.vector_store.filters import to_qdrant_filter
@@ -223,13 +223,7 @@ class QdrantServerStore:
     # -- internals ------------------------------------------------------------------
 
     def _point_vectors(self, value: Vectors | np.ndarray) -> dict[str, Any]:
-        v = Vectors.of(value)
-        dense = vector_list(v.dense, self.dims)
-        out: dict[str, Any] = {"": dense, "ctx": dense if v.ctx_dense is None else vector_list(v.ctx_dense, self.dims)}
-        if v.sparse is not None:
-            out["bm25"] = _sparse(v.sparse)
-            out["bm25_ctx"] = _sparse(v.ctx_sparse if v.ctx_sparse is not None else v.sparse)
-        return out
+        return named_vectors(value, self.dims, _sparse)
 
     def _open_collection(self) -> None:
         if self._client.collection_exists(self.collection):

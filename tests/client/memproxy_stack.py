@@ -41,25 +41,9 @@ def _fake_upstream() -> Any:
 
 
 def build_app(config: Any) -> Any:
-    """``create_app(config)``, plus the page and memory routes where the app does not
-    have them yet (a stop-gap until create_app mounts them itself)."""
     from proxy.app import create_app
 
-    app = create_app(config)
-    paths = {getattr(route, "path", None) for route in app.router.routes}
-    if "/" not in paths:
-        from proxy.routes.page import page_routes
-
-        app.router.routes.extend(page_routes())
-    if "/v1/memories" not in paths:
-        from proxy.auth import Authenticator, KeyStore
-        from proxy.routes.memories import memory_routes
-
-        services = app.state.services
-        store = KeyStore(Path(config.memory.data_dir) / "keys.sqlite3")
-        auth = Authenticator(store, open_allowed=True, open_tenant=config.memory.tenant)
-        app.router.routes.extend(memory_routes(lambda: services.memory, auth))
-    return app
+    return create_app(config)
 
 
 def config_for(models: list[dict[str, Any]], data_dir: Path, **sections: Any) -> Any:

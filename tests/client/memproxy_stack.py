@@ -40,26 +40,6 @@ def _fake_upstream() -> Any:
     return load("memproxy_test_fake_upstream", TESTS / "proxy" / "fake_upstream.py")
 
 
-def build_app(config: Any) -> Any:
-    from proxy.app import create_app
-
-    return create_app(config)
-
-
-def config_for(models: list[dict[str, Any]], data_dir: Path, **sections: Any) -> Any:
-    from proxy.config import ProxyConfig
-
-    data: dict[str, Any] = {
-        "models": models,
-        "router": {"num_retries": 0},
-        "memory": {"data_dir": str(data_dir)},
-        "writer": {"backoff": 0.05, "max_backoff": 0.2, "max_attempts": 3, "shutdown_grace": 2},
-    }
-    for name, value in sections.items():
-        data[name] = {**data.get(name, {}), **value} if isinstance(value, dict) else value
-    return ProxyConfig.parse(data)
-
-
 def wait_ready(url: str, timeout: float = 120.0) -> None:
     """Wait until /readyz says memory is loaded (the embedder is built on first use)."""
     deadline = time.monotonic() + timeout
@@ -98,7 +78,10 @@ def memproxy_stack(data_dir: Path, *, models: list[dict[str, Any]] | None = None
         if models is None:
             models = [{"name": name, "model": f"openai/{name}", "api_base": f"{upstream_url}/v1",
                        "api_key": "sk-test", "timeout": 10} for name in ("echo", "fail-500")]
-        app = build_app(config_for(models, data_dir, **sections))
+        from proxy.app import create_app
+
+        config = load("memproxy_test_config", TESTS / "proxy" / "config_for_tests.py").config_for
+        app = create_app(config(models, data_dir, **sections))
         with _live().LiveServer(app) as server:
             wait_ready(server.url)
             yield Stack(server.url, upstream, app)

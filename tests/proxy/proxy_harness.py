@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from config_for_tests import config_for
 from fake_upstream import FakeUpstream
 from live import LiveServer
 
@@ -19,20 +20,12 @@ UPSTREAM_MODELS = ["echo", "fail-400", "fail-401", "fail-404", "fail-429", "fail
 
 
 def proxy_config(upstream_url: str, data_dir: Path, **sections: Any) -> ProxyConfig:
-    models = [
+    models = sections.pop("models", None) or [
         {"name": name, "model": f"openai/{name}", "api_base": f"{upstream_url}/v1", "api_key": "sk-test",
          "timeout": 0.5 if name.startswith("slow") else 10}
         for name in UPSTREAM_MODELS
     ]
-    data: dict[str, Any] = {
-        "models": models,
-        "router": {"num_retries": 0},
-        "memory": {"data_dir": str(data_dir)},
-        "writer": {"backoff": 0.05, "max_backoff": 0.2, "max_attempts": 3, "shutdown_grace": 2},
-    }
-    for name, value in sections.items():
-        data[name] = {**data.get(name, {}), **value} if isinstance(value, dict) else value
-    return ProxyConfig.parse(data)
+    return config_for(models, data_dir, **sections)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:

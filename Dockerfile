@@ -18,10 +18,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin memproxy
 
 WORKDIR /build
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY memory_core ./memory_core
 COPY proxy ./proxy
-RUN pip install . && rm -rf /build
+# The exact set CI tested (requirements.lock), not whatever is newest today.
+RUN pip install -c requirements.lock . && rm -rf /build
 
 # The server's working directory: ./config.yaml is read from here and ./data (the
 # volume) holds memories, the write queue and API keys.

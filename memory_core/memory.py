@@ -131,6 +131,7 @@ class Memory:
                       extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         msgs = [m for m in msgs if m.text]
         if not msgs:
+            log.info("no message to store as said for %s (raw mode keeps user messages only)", scope.key)
             return []
         texts = [m.text for m in msgs]
         # Context of message i: message i-1 of this call (a skipped duplicate counts).
@@ -176,6 +177,8 @@ class Memory:
         now = self._clock.now()
         facts = self._inference.extract_facts(msgs, today=now.date().isoformat())
         if not facts:
+            log.info("memory LLM found no fact in %d message(s) for %s: nothing stored",
+                     len(msgs), scope.key)
             return []
         fact_vectors = self._embedder.embed_documents(facts)
         flt = self._filter(scope)

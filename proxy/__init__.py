@@ -4,14 +4,14 @@
     app = create_app(ProxyConfig.load("config.yaml"))     # a Starlette app
 
 or from a shell: ``memproxy serve --config config.yaml``.
+
+litellm fetches its price list from the internet when it is imported, unless the
+environment has ``LITELLM_LOCAL_MODEL_COST_MAP=True`` (offline that costs ~8 s of
+retries): the ``memproxy`` command sets it for its own process; a program that embeds
+the app sets it itself.
 """
 
-import os
 from typing import Any
-
-# litellm downloads its price list at import unless told to use the copy it ships
-# (~8 s of retries on a machine without internet). Set before anything imports litellm.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 __all__ = ["ConfigError", "ProxyConfig", "create_app"]
 

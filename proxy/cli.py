@@ -1,10 +1,16 @@
 """``memproxy``: the command line.
 
-    memproxy serve [--config config.yaml] [--host 127.0.0.1] [--port 8888]
-    memproxy check-config [--config config.yaml]
-    memproxy dead-letters [--config config.yaml] [--limit 20]
-    memproxy keys create|list|revoke [--config config.yaml]
-    memproxy prepare-model [--config config.yaml]
+    memproxy serve [--config FILE] [--data-dir DIR] [--host 127.0.0.1] [--port 8888] [--open]
+    memproxy check-config [--config FILE] [--data-dir DIR]
+    memproxy dead-letters [--config FILE] [--data-dir DIR] [--limit 20]
+    memproxy keys create|list|revoke [--config FILE] [--data-dir DIR]
+    memproxy prepare-model [--config FILE]
+
+Every command finds its configuration the same way (``--config``, else
+``$MEMPROXY_CONFIG``, else ``./config.yaml`` if present, else built-in defaults) and
+its data directory too (``--data-dir``, else ``$MEMPROXY_DATA_DIR``, else the config's
+``memory.data_dir``, relative to the config file), and says on stderr which it uses,
+so ``serve`` and ``keys`` never silently use two different key stores.
 """
 
 from __future__ import annotations
@@ -12,14 +18,20 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
-from proxy.config import ConfigError, ProxyConfig
+from proxy.config import DATA_DIR_ENV, ConfigError, ProxyConfig
 from proxy.keys_cli import add_keys_commands, run_keys_command
+
+log = logging.getLogger("proxy")
 
 
 def main(argv: list[str] | None = None) -> int:
+    # This process is memproxy: litellm uses the price list it ships instead of fetching one
+    # (8 s of retries at its import on a machine without internet). Before litellm's import.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     parser = argparse.ArgumentParser(prog="memproxy", description="An OpenAI-compatible chat proxy with long-term memory.")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -27,8 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     _config_option(serve)
     serve.add_argument("--host", help="interface to listen on (default: server.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: server.port, 8888)")
+    serve.add_argument("--open", action="store_true", dest="open_mode",
+                       help="serve requests without a key as the default tenant (auth.open: true)")
     serve.add_argument("--allow-open", action="store_true",
-                       help="serve without API keys even on a non-loopback address (not recommended)")
+                       help="allow open mode on a non-loopback address (not recommended)")
     serve.add_argument("--no-local-model", action="store_true",
                        help="don't start the bundled local model when no provider key is configured")
 
@@ -44,10 +58,13 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
-        config = ProxyConfig.load(args.config)
+        config, source = load_config(args.config, getattr(args, "data_dir", None))
     except ConfigError as exc:
         print(f"memproxy: {exc}", file=sys.stderr)
         return 2
+    if args.command != "check-config":
+        print(f"memproxy: config {source or 'built-in defaults (no config.yaml here)'}; "
+              f"data directory {config.memory.data_dir}", file=sys.stderr)
     handlers = {"serve": _serve, "check-config": _check, "dead-letters": _dead_letters,
                 "keys": run_keys_command, "prepare-model": _prepare_model}
     return handlers[args.command](config, args)
@@ -55,8 +72,25 @@ def main(argv: list[str] | None = None) -> int:
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--config", type=Path, default=None, help="YAML file (default: ./config.yaml if present, else built-in defaults)"
+        "--config", type=Path, default=None,
+        help="YAML file (default: $MEMPROXY_CONFIG, else ./config.yaml if present, else built-in defaults)",
     )
+    parser.add_argument(
+        "--data-dir", type=Path, default=None,
+        help=f"memories, write queue and API keys (default: ${DATA_DIR_ENV}, else memory.data_dir of the config)",
+    )
+
+
+def load_config(path: Path | None, data_dir: Path | None, environ: dict[str, str] | None = None,
+                ) -> tuple[ProxyConfig, Path | None]:
+    """The configuration every command uses, and the file it came from (None: defaults)."""
+    environ = dict(os.environ) if environ is None else environ
+    source = ProxyConfig.locate(path, environ)
+    config = ProxyConfig.load(source, environ)
+    data_dir = data_dir or (Path(environ[DATA_DIR_ENV]) if environ.get(DATA_DIR_ENV) else None)
+    if data_dir is not None:
+        config = config.with_data_dir(data_dir)
+    return config, source.absolute() if source is not None else None
 
 
 def _serve(config: ProxyConfig, args: argparse.Namespace) -> int:
@@ -70,10 +104,9 @@ def _serve(config: ProxyConfig, args: argparse.Namespace) -> int:
     server = config.server.model_copy(
         update={k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     )
-    update: dict = {"server": server}
-    if args.allow_open:
-        update["auth"] = config.auth.model_copy(update={"allow_open": True})
-    config = config.model_copy(update=update)
+    auth = {k: v for k, v in (("open", True if args.open_mode else None),
+                               ("allow_open", True if args.allow_open else None)) if v is not None}
+    config = config.model_copy(update={"server": server, "auth": config.auth.model_copy(update=auth)})
     try:  # fail before uvicorn starts, with one clear line instead of a traceback
         DataDirLock(config.memory.data_dir).acquire().release()
     except DataDirInUse as exc:
@@ -82,7 +115,7 @@ def _serve(config: ProxyConfig, args: argparse.Namespace) -> int:
     _configure_logging(server.log_level)
     local = None if args.no_local_model else _local_model_if_no_provider(config)
     if local is not None:
-        config = local.add_to(config, memory_llm=True)
+        config = local.add_to(config)
     try:
         app = create_app(config)
     except InsecureBind as exc:
@@ -105,14 +138,16 @@ def _local_model_if_no_provider(config: ProxyConfig):
     """With no usable provider key and the `local` extra installed, serve the bundled
     small model so a first run works offline (demo quality)."""
     from proxy import local_model
-    from proxy.routes.page import model_status
+    from proxy.upstream import model_status
 
-    if any(model_status(m)["ready"] for m in config.models) or not local_model.is_available():
+    if any(model_status(m).ready for m in config.models) or not local_model.is_available():
         return None
-    logging.getLogger("proxy").warning(
-        "no provider API key configured: serving the bundled local model (demo quality); "
-        "set OPENAI_API_KEY or configure models in config.yaml for real answers")
-    return local_model.LocalModel().start()
+    model = local_model.LocalModel().start()
+    memory = ("memories are stored as said (raw mode: the small model extracts facts too poorly)"
+              if config.memory.llm is None else f"memory LLM {config.memory.llm.model}")
+    log.warning("no provider API key configured: serving the bundled local model as %r (demo quality); %s. "
+                "Set OPENAI_API_KEY or configure models in config.yaml for real answers", model.name, memory)
+    return model
 
 
 def _prepare_model(config: ProxyConfig, args: argparse.Namespace) -> int:

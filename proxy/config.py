@@ -12,6 +12,10 @@ including the memory LLM used for extraction) and the proxy's memory behaviour
         api_base: ${OPENAI_BASE_URL:-https://api.openai.com/v1}
 
     config = ProxyConfig.load("config.yaml")   # raises ConfigError naming the bad field
+
+Relative paths in a file (``memory.data_dir: ./data``) are relative to the file's own
+folder, not to wherever the command runs, so ``memproxy serve`` and ``memproxy keys``
+started from any folder use the same data directory and key store.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from memory_core.config import MemoryConfig
 from proxy.auth.config import AuthConfig
 
 DEFAULT_CONFIG_FILE = Path("config.yaml")
+CONFIG_ENV = "MEMPROXY_CONFIG"
+DATA_DIR_ENV = "MEMPROXY_DATA_DIR"
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -121,19 +127,56 @@ class ProxyConfig(_Section):
     def queue_path(self) -> Path:
         return self.writer.queue_path or self.memory.data_dir / "write_queue.sqlite3"
 
+    @property
+    def keys_path(self) -> Path:
+        return self.auth.resolved_keys_path(self.memory.data_dir)
+
+    def with_data_dir(self, data_dir: str | Path) -> "ProxyConfig":
+        """A copy whose data directory (memories, queue, keys, history) is ``data_dir``."""
+        memory = self.memory.model_copy(update={"data_dir": Path(data_dir).absolute()})
+        return self.model_copy(update={"memory": memory})
+
+    def resolved_against(self, folder: Path) -> "ProxyConfig":
+        """A copy with every relative path made absolute against ``folder``."""
+
+        def absolute(path: Path | None) -> Path | None:
+            return None if path is None or path.is_absolute() else (folder / path).absolute()
+
+        store = self.memory.vector_store
+        memory = self.memory.model_copy(update={
+            "data_dir": absolute(self.memory.data_dir),
+            "history_path": absolute(self.memory.history_path) or self.memory.history_path,
+            "vector_store": store.model_copy(update={"path": absolute(store.path) or store.path}),
+        })
+        writer = self.writer.model_copy(update={"queue_path": absolute(self.writer.queue_path) or self.writer.queue_path})
+        auth = self.auth.model_copy(update={"keys_path": absolute(self.auth.keys_path) or self.auth.keys_path})
+        return self.model_copy(update={"memory": memory, "writer": writer, "auth": auth})
+
+    @classmethod
+    def locate(cls, path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Path | None:
+        """The config file to use: ``path``, else ``$MEMPROXY_CONFIG``, else ``./config.yaml``
+        if it exists; None means the built-in defaults."""
+        environ = os.environ if environ is None else environ
+        if path is not None:
+            return Path(path)
+        if environ.get(CONFIG_ENV):
+            return Path(environ[CONFIG_ENV])
+        return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None
+
     @classmethod
     def load(cls, path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> "ProxyConfig":
-        """Read ``path`` (default ``./config.yaml`` if it exists, else the embedded defaults)."""
-        if path is None and not DEFAULT_CONFIG_FILE.exists():
-            return cls.parse({}, environ)
-        source = Path(path) if path is not None else DEFAULT_CONFIG_FILE
+        """Read ``path`` (default: see :meth:`locate`). Relative paths in the file are taken
+        relative to its folder; with no file, relative to the current folder."""
+        source = cls.locate(path, environ)
+        if source is None:
+            return cls.parse({}, environ).resolved_against(Path.cwd())
         try:
             data = yaml.safe_load(source.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"{source}: no such file") from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"{source}: not valid YAML: {exc}") from None
-        return cls.parse(data or {}, environ, source=str(source))
+        return cls.parse(data or {}, environ, source=str(source)).resolved_against(source.absolute().parent)
 
     @classmethod
     def parse(cls, data: Any, environ: Mapping[str, str] | None = None, source: str = "config") -> "ProxyConfig":

@@ -71,6 +71,19 @@ class RouteNotFound(InvalidRequest):
     code = "not_found"
 
 
+class ModelNotConfigured(ProxyError):
+    """The model exists in the config but cannot be called (no API key). 503, and
+    ``x-should-retry: false`` so OpenAI SDKs report it at once instead of retrying."""
+
+    status = 503
+    type = "service_unavailable"
+    code = "model_not_configured"
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers = {"x-should-retry": "false", **self.headers}
+
+
 class UpstreamError(ProxyError):
     """The upstream model failed; ``status`` and ``Retry-After`` are the upstream's."""
 

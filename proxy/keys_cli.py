@@ -6,7 +6,8 @@
 
 ``create`` prints the new key once, alone on stdout (``KEY=$(memproxy keys create)``
 works), with the details on stderr. Nothing else ever shows a key: ``list`` shows
-ids and the first characters only. The keys live in ``<data_dir>/keys.sqlite3``.
+ids and the first characters only. The keys live in ``<data_dir>/keys.sqlite3``, the
+same store ``memproxy serve`` uses with the same ``--config`` / ``--data-dir``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from proxy.auth import AuthConfig, KeyStore, KeyStoreError
+from proxy.auth import KeyStore, KeyStoreError
 from proxy.auth.keys import current_month
 
 
@@ -27,7 +28,9 @@ def add_keys_commands(subparsers: Any) -> argparse.ArgumentParser:
                                  description="Manage the API keys that authorise requests, one tenant each.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, default=None,
-                        help="YAML file (default: ./config.yaml if present, else built-in defaults)")
+                        help="YAML file (default: $MEMPROXY_CONFIG, else ./config.yaml if present, else defaults)")
+    common.add_argument("--data-dir", type=Path, default=None,
+                        help="the data directory holding keys.sqlite3 (default: $MEMPROXY_DATA_DIR, else the config's)")
     actions = keys.add_subparsers(dest="keys_command", required=True)
 
     create = actions.add_parser("create", parents=[common], help="create a key and print it (once)")
@@ -44,17 +47,12 @@ def add_keys_commands(subparsers: Any) -> argparse.ArgumentParser:
     return keys
 
 
-def keys_path(config: Any) -> Path:
-    auth = getattr(config, "auth", None) or AuthConfig()
-    return auth.resolved_keys_path(config.memory.data_dir)
-
-
 def run_keys_command(config: Any, args: argparse.Namespace, out: TextIO | None = None,
                      err: TextIO | None = None) -> int:
     """Run ``memproxy keys ...`` against the key store of ``config`` (a ProxyConfig)."""
     out = out or sys.stdout
     err = err or sys.stderr
-    store = KeyStore(keys_path(config))
+    store = KeyStore(config.keys_path)
     try:
         if args.keys_command == "create":
             return _create(store, config, args, out, err)
@@ -69,7 +67,10 @@ def run_keys_command(config: Any, args: argparse.Namespace, out: TextIO | None =
 
 
 def _create(store: KeyStore, config: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    first = not store.has_any_keys()
     key, secret = store.create(tenant=args.tenant or config.memory.tenant, name=args.name, quota=args.quota)
+    if first:
+        print(_first_key_notice(config), file=err)
     if args.json:
         print(json.dumps({"id": key.id, "key": secret, "tenant": key.tenant, "name": key.name,
                           "quota": key.quota, "created_at": key.created_at}), file=out)
@@ -106,5 +107,18 @@ def _list(store: KeyStore, args: argparse.Namespace, out: TextIO) -> int:
 
 def _revoke(store: KeyStore, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     key = store.revoke(args.key_id)
-    print(f"revoked {key.id} ({key.prefix}..., tenant {key.tenant!r})", file=out)
+    print(f"revoked {key.id} ({key.prefix}..., tenant {key.tenant!r}); refused from the next request on", file=out)
+    if not store.has_active_keys():
+        print("No active key is left: every request that needs a key is now refused (the server does not "
+              "fall back to open mode; see auth.open).", file=err)
     return 0
+
+
+def _first_key_notice(config: Any) -> str:
+    """What the first key changes, said when it is created (auth.open, proxy/auth/bind.py)."""
+    if config.auth.open:
+        return ("This is the first key in this key store. auth.open is true, so requests without a key are "
+                "still served as the default tenant; set auth.open: false to require keys.")
+    return ("This is the first key in this key store: from now on `memproxy serve` requires a key on every "
+            "request (send it as `Authorization: Bearer <key>`, or `api_key=` in the OpenAI SDK). A server "
+            "already running open stays open until it restarts.")

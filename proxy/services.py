@@ -11,7 +11,7 @@ from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
 
-from proxy.auth import Authenticator, KeyStore, check_bind
+from proxy.auth import Authenticator, KeyStore, decide_open
 from proxy.config import ProxyConfig
 from proxy.injection import Injector, content_text
 from proxy.ownership import DataDirLock
@@ -28,13 +28,13 @@ class Services:
 
     def __init__(self, config: ProxyConfig, *, memory: Any = None, upstream: Upstream | None = None) -> None:
         self.config = config
-        self.upstream = upstream or Upstream(config.models, config.router)
+        self.upstream = upstream or Upstream(config.models, config.router, config.memory.llm)
         self.injector = Injector(config.injection)
-        keys = KeyStore(config.auth.resolved_keys_path(config.memory.data_dir))
+        keys = KeyStore(config.keys_path)
         self.auth = Authenticator(
             keys,
-            # Raises InsecureBind for a non-loopback address with no keys and no allow_open.
-            open_allowed=check_bind(config.server.host, keys, config.auth.allow_open),
+            # Decided once, here; raises InsecureBind for open mode on a non-loopback address.
+            open_mode=decide_open(config.server.host, keys, config.auth),
             open_tenant=config.memory.tenant,
             monthly_quota=config.auth.monthly_quota,
             rate_limit_per_minute=config.auth.rate_limit_per_minute,
@@ -49,6 +49,7 @@ class Services:
     async def lifespan(self, app: Starlette) -> AsyncIterator[dict[str, Any]]:
         lock = DataDirLock(self.config.memory.data_dir).acquire()
         log.info("data directory %s is owned by this process until it exits", self.config.memory.data_dir)
+        self._report_models()
         try:
             queue = WriteQueue(self.config.queue_path)
             self.writer = MemoryWriter(queue, self.config.writer, lambda: self.memory)
@@ -68,11 +69,33 @@ class Services:
         finally:
             lock.release()
 
+    def _report_models(self) -> None:
+        for name, status in self.upstream.unready().items():
+            log.warning("model %r has no API key (set %s): requests for it are answered 503 until it is set "
+                        "and memproxy restarts", name, status.what_to_set())
+        if not self.upstream.unready() and self.upstream.names:
+            log.info("models: %s", ", ".join(self.upstream.names))
+
+    def _memory_parts(self) -> tuple[Any, dict[str, Any]]:
+        """memory_core's config and parts: the memory LLM is the Router's (one adapter for
+        every model call); without a usable one, memories are stored as said (raw mode)."""
+        config, llm = self.config.memory, self.upstream.memory_llm
+        if llm is None:
+            log.info("no memory LLM configured: memories are stored as said (raw mode)")
+            return config.model_copy(update={"llm": None}), {}
+        if not self.upstream.memory_llm_status.ready:
+            log.warning("the memory LLM %r has no API key (set %s): memories are stored as said (raw mode) "
+                        "until it is set", llm.model, self.upstream.memory_llm_status.what_to_set())
+            return config.model_copy(update={"llm": None}), {}
+        log.info("memory LLM: %s (facts are extracted from each exchange)", llm.model)
+        return config, {"llm": llm}
+
     async def _load_memory(self) -> None:
         from memory_core import AsyncMemory
 
+        config, parts = self._memory_parts()
         try:
-            self.memory = await asyncio.to_thread(AsyncMemory, self.config.memory)
+            self.memory = await asyncio.to_thread(AsyncMemory, config, **parts)
         except Exception as exc:
             self.memory_problem = f"{type(exc).__name__}: {exc}"
             log.error("memory is unavailable, serving chats without it: %s", self.memory_problem)

@@ -1,8 +1,13 @@
-"""The LLM interface implemented with litellm (any provider litellm supports)."""
+"""The LLM interface implemented with litellm (any provider litellm supports), for the
+library on its own. (memproxy's server passes its own adapter, on its litellm Router.)
+
+litellm fetches its price list from the internet when it is imported, unless the
+environment says ``LITELLM_LOCAL_MODEL_COST_MAP=True``: offline, set it before the
+first import (memproxy's command line does).
+"""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from memory_core.llm import LLMConfig
@@ -10,9 +15,6 @@ from memory_core.llm import LLMConfig
 
 class LiteLLMClient:
     def __init__(self, config: LLMConfig) -> None:
-        # litellm otherwise spends seconds at import trying to download its price list,
-        # which never arrives on an offline machine.
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         import litellm  # imported here: `import memory_core` stays fast without an LLM
 
         self._litellm = litellm

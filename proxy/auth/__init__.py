@@ -1,19 +1,19 @@
 """API keys, tenants and the open-mode rule.
 
     store = KeyStore(config.auth.resolved_keys_path(config.memory.data_dir))
-    open_allowed = check_bind(host, store, config.auth.allow_open)     # may raise InsecureBind
-    auth = Authenticator(store, open_allowed=open_allowed, open_tenant=config.memory.tenant,
+    is_open = decide_open(host, store, config.auth)                    # once; may raise InsecureBind
+    auth = Authenticator(store, open_mode=is_open, open_tenant=config.memory.tenant,
                          monthly_quota=config.auth.monthly_quota,
                          rate_limit_per_minute=config.auth.rate_limit_per_minute)
     principal = await auth.principal(request)                           # .tenant, .key_id
 """
 
 from proxy.auth.authenticator import Authenticator, Principal, credentials
-from proxy.auth.bind import InsecureBind, check_bind, is_loopback
+from proxy.auth.bind import InsecureBind, decide_open, is_loopback
 from proxy.auth.config import AuthConfig
 from proxy.auth.keys import ApiKey, KeyStore, KeyStoreError
 
 __all__ = [
     "ApiKey", "AuthConfig", "Authenticator", "InsecureBind", "KeyStore", "KeyStoreError", "Principal",
-    "check_bind", "credentials", "is_loopback",
+    "credentials", "decide_open", "is_loopback",
 ]

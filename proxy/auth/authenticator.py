@@ -1,11 +1,14 @@
 """Who is calling: an API key from the ``Authorization`` header, mapped to its tenant.
 
 Both ``Bearer mk_...`` (OpenAI SDKs, curl) and ``Token mk_...`` (Mem0's SDK) are
-accepted. With no active key in the store, and only where the server may run open
-(see :func:`proxy.auth.bind.check_bind`), every request is served as the default
-tenant; once a key exists, every request needs one.
+accepted. A well-formed memproxy key (``mk_`` + 40 characters) that is unknown or
+revoked is refused, always.
+In open mode (decided once at start-up, see :func:`proxy.auth.bind.decide_open`) a
+request without a memproxy key is served as the default tenant; any other string
+(the OpenAI SDK insists on some ``api_key``) counts as no key. Otherwise every
+request needs an active key.
 
-    auth = Authenticator(KeyStore(path), open_allowed=True)
+    auth = Authenticator(KeyStore(path), open_mode=True)
     principal = await auth.principal(request)        # raises Unauthorized, QuotaExceeded ...
     await memory.search("...", user_id="alice", tenant=principal.tenant)
 """
@@ -22,7 +25,7 @@ from typing import Callable
 from starlette.requests import Request
 
 from proxy.api_errors import QuotaExceeded, RateLimited, Unauthorized
-from proxy.auth.keys import ApiKey, KeyStore, current_month
+from proxy.auth.keys import ApiKey, KeyStore, current_month, looks_like_key
 from proxy.auth.ratelimit import RateLimiter
 
 log = logging.getLogger("proxy.auth")
@@ -56,11 +59,11 @@ def credentials(authorization: str | None) -> str | None:
 
 
 class Authenticator:
-    def __init__(self, store: KeyStore, *, open_allowed: bool, open_tenant: str = "default",
+    def __init__(self, store: KeyStore, *, open_mode: bool, open_tenant: str = "default",
                  monthly_quota: int | None = None, rate_limit_per_minute: int | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
-        self.open_allowed = open_allowed
+        self.open_mode = open_mode
         self.open_tenant = open_tenant
         self.monthly_quota = monthly_quota
         self._limiter = RateLimiter(rate_limit_per_minute, clock) if rate_limit_per_minute else None
@@ -80,14 +83,16 @@ class Authenticator:
     def authenticate(self, authorization: str | None, metered: bool = True) -> Principal:
         """The synchronous core of :meth:`principal` (it touches SQLite)."""
         secret = credentials(authorization)
-        key = self.store.lookup(secret) if secret else None
-        if key is None:
-            if self.open_allowed and not self.store.has_active_keys():
+        if secret is not None and self.open_mode and not looks_like_key(secret):
+            secret = None  # open mode: a placeholder api_key ("sk-...", "mk_...", "none") is no key
+        if secret is None:
+            if self.open_mode:
                 return self._admit("open", Principal(self.open_tenant), None, metered)
+            raise Unauthorized("missing API key: send `Authorization: Bearer mk_...` "
+                               "(create a key with `memproxy keys create`)", headers=_CHALLENGE)
+        key = self.store.lookup(secret)
+        if key is None:
             # Never echo what was sent: a near-miss key is still a secret.
-            if secret is None:
-                raise Unauthorized("missing API key: send `Authorization: Bearer mk_...` "
-                                   "(create a key with `memproxy keys create`)", headers=_CHALLENGE)
             raise Unauthorized("invalid or revoked API key", headers=_CHALLENGE)
         return self._admit(key.id, Principal(key.tenant, key.id, key.name), key, metered)
 

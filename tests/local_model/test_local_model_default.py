@@ -4,57 +4,51 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from memproxy_stack import TESTS, load
+
 from memory_core import Memory
+from proxy.local_model import MODEL_NAME
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+served = load("memproxy_test_served", TESTS / "proxy" / "served.py")
+Served, REPO = served.Served, served.REPO
 
 
-def test_serve_without_a_key_makes_the_local_model_the_default(tmp_path: Path) -> None:
+def test_serve_without_a_key_answers_with_the_local_model_and_remembers_across_conversations(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text())
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "proxy", "serve", "--port", str(port)], cwd=tmp_path,
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, server.stdout.read()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.3)
-        models = httpx.get(f"http://127.0.0.1:{port}/v1/models").json()["data"]
-        local = models[0]["id"]
-        assert local == "smollm2-local"
-        with httpx.stream("POST", f"http://127.0.0.1:{port}/v1/chat/completions", timeout=300,
-                          json={"model": local, "stream": True, "max_tokens": 16, "user": "ada",
-                                "messages": [{"role": "user", "content": "Say hello."}]}) as response:
+    with Served(cwd=tmp_path, ready="/readyz", timeout=180) as server:
+        url = server.url
+        models = httpx.get(f"{url}/v1/models").json()["data"]
+        assert models[0]["id"] == MODEL_NAME
+
+        # Conversation 1, streamed: the user says their name.
+        with httpx.stream("POST", f"{url}/v1/chat/completions", timeout=300,
+                          json={"model": MODEL_NAME, "stream": True, "max_tokens": 16, "user": "ada",
+                                "messages": [{"role": "user", "content": "Hi! My name is Ada Lovelace."}]}) as response:
             assert response.status_code == 200
             events = [line for line in response.iter_lines() if line.startswith("data: ")]
         assert events[-1] == "data: [DONE]" and len(events) >= 3
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=60)
+
+        deadline = time.monotonic() + 120
+        while not (stored := httpx.get(f"{url}/v1/memories", params={"userId": "ada"}).json()["items"]):
+            assert time.monotonic() < deadline, f"nothing was remembered:\n{server.log()}"
+            time.sleep(0.5)
+        assert any("Ada Lovelace" in m["content"] for m in stored)
+
+        # Conversation 2, a new one: the name is injected into what the model receives.
+        answer = httpx.post(f"{url}/v1/chat/completions", timeout=300, json={
+            "model": MODEL_NAME, "max_tokens": 16, "user": "ada",
+            "messages": [{"role": "user", "content": "What is my name?"}]})
+        log = server.log()
+    assert answer.status_code == 200, answer.text
+    assert int(answer.headers["X-Memory-Injected"]) >= 1
+    assert any(m["id"] in answer.headers["X-Memory-Ids"] for m in stored)
+    assert "raw mode" in log
 
 
 def test_memory_extraction_with_the_local_model_stores_valid_events(local_model: Any, tmp_path: Path,

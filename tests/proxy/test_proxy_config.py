@@ -17,7 +17,7 @@ def test_the_shipped_config_loads_without_any_api_key():
     assert [m.name for m in config.models] == ["gpt-4o-mini", "gpt-4o"]
     assert config.models[0].api_key is None
     assert config.models[0].api_base == "https://api.openai.com/v1"
-    assert str(config.memory.data_dir) == "data" and config.memory.llm is None
+    assert config.memory.data_dir == REPO / "data" and config.memory.llm is None  # next to the file
 
 
 def test_secrets_come_from_environment_variables():
@@ -39,7 +39,7 @@ def test_references_inside_strings_and_defaults():
 def test_no_file_means_the_embedded_defaults(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = ProxyConfig.load()
-    assert config.server.port == 8888 and str(config.memory.data_dir) == "data"
+    assert config.server.port == 8888 and config.memory.data_dir == tmp_path / "data"
 
 
 def test_a_missing_file_given_explicitly_is_an_error(tmp_path):
@@ -74,3 +74,21 @@ def test_invalid_yaml_is_reported_with_the_file(tmp_path):
 def test_the_write_queue_lives_in_the_data_directory():
     config = ProxyConfig.parse({"memory": {"data_dir": "/srv/mem"}}, environ={})
     assert config.queue_path == Path("/srv/mem/write_queue.sqlite3")
+
+
+def test_relative_paths_in_a_file_are_relative_to_the_file_not_the_current_folder(tmp_path, monkeypatch):
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "memproxy.yaml").write_text("memory:\n  data_dir: ./state\nauth:\n  keys_path: keys.db\n")
+    monkeypatch.chdir(tmp_path)  # anywhere but the file's folder
+
+    config = ProxyConfig.load("conf/memproxy.yaml")
+
+    assert config.memory.data_dir == tmp_path / "conf" / "state"
+    assert config.keys_path == tmp_path / "conf" / "keys.db"
+    assert config.queue_path == tmp_path / "conf" / "state" / "write_queue.sqlite3"
+
+
+def test_the_config_file_can_be_named_once_in_the_environment(tmp_path, monkeypatch):
+    (tmp_path / "elsewhere.yaml").write_text("server:\n  port: 9999\n")
+    monkeypatch.chdir(tmp_path)
+    assert ProxyConfig.load(environ={"MEMPROXY_CONFIG": str(tmp_path / "elsewhere.yaml")}).server.port == 9999

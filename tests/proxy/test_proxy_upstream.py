@@ -4,11 +4,8 @@ extras switched off without touching what retries and fallbacks need."""
 from __future__ import annotations
 
 import litellm
-from litellm.litellm_core_utils.litellm_logging import Logging
 
-from proxy.config import ModelConfig, RouterConfig
-from proxy.lean_litellm import _has_own_success_loggers, lighten_litellm
-from proxy.upstream import Upstream, openai_chunk, openai_completion, upstream_error
+from proxy.upstream import openai_chunk, openai_completion, upstream_error
 
 
 def test_litellm_fields_are_removed_from_answers():
@@ -45,18 +42,3 @@ def test_an_upstream_rate_limit_keeps_status_message_and_retry_after():
     error = upstream_error(exc)
     assert (error.status, error.message, error.code, error.headers) == (429, "slow down", "rate_limit_exceeded",
                                                                           {"Retry-After": "3"})
-
-
-def test_only_the_routers_own_loggers_are_registered():
-    Upstream([ModelConfig(name="m", model="openai/m", api_base="http://127.0.0.1:9/v1")], RouterConfig())
-    assert not _has_own_success_loggers()  # so litellm's success logging task is skipped
-
-
-def test_pricing_is_off_by_default_and_can_be_turned_back_on():
-    try:
-        lighten_litellm(track_cost=False)
-        assert Logging.response_cost_calculator(None, result=None) is None
-        lighten_litellm(track_cost=True)
-        assert Logging.response_cost_calculator.__name__ == "response_cost_calculator"  # litellm's own
-    finally:
-        lighten_litellm(track_cost=False)

@@ -146,4 +146,4 @@ def test_without_a_provider_key_the_page_says_what_to_configure(page: Any, keyle
     notice = page.locator("#setup")
     notice.wait_for()
     text = notice.inner_text()
-    assert "OPENAI_API_KEY" in text and "litellm" in text and "memproxy[local]" in text
+    assert "OPENAI_API_KEY" in text and "litellm" in text and ".[local]" in text and "pip install 'memproxy" not in text

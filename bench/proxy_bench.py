@@ -3,11 +3,13 @@ to LiteLLM's own proxy server measured in the same run, on the same machine.
 
     python bench/proxy_bench.py                      # everything (~6 min)
     python bench/proxy_bench.py --duration 5 --skip-litellm
+    python bench/proxy_bench.py --alt-python .venv-newest/bin/python   # + memproxy on the newest releases
 
 Every server is its own process: the fake OpenAI upstream (tests/proxy/fake_upstream.py,
 answering at once), memproxy (`python -m proxy serve`), LiteLLM's proxy (`litellm` from
 a separate virtual environment, .venv-litellm-proxy, created here on first use with
-`litellm[proxy]` at the version this project uses). The load comes from `wrk` (one
+`litellm[proxy]` at the version this project uses, or the newest release known to
+install when that one's [proxy] extra does not resolve). The load comes from `wrk` (one
 thread, so it takes little CPU from the servers on a 2-core machine; `apt-get install
 wrk`), with a counter in every prompt so no two requests are alike.
 
@@ -81,16 +83,37 @@ def litellm_version() -> str:
     return version("litellm")
 
 
-def ensure_litellm_proxy() -> Path:
-    """LiteLLM's proxy lives in its own venv: its dependencies must not leak into ours."""
+# A litellm[proxy] release known to install from PyPI (its litellm-proxy-extras pin is
+# published): the comparison falls back to it when this project's litellm release has a
+# [proxy] extra that does not resolve (1.109.x needs litellm-proxy-extras 0.4.113, which
+# was never published).
+LITELLM_PROXY_FALLBACK = "1.108.7"
+
+
+def ensure_litellm_proxy(wanted: str | None = None) -> tuple[Path, str]:
+    """LiteLLM's proxy in its own venv (its dependencies must not leak into ours): the
+    binary and the litellm release it runs. Tries ``wanted`` (default: the release this
+    project runs on), then LITELLM_PROXY_FALLBACK, and says which one it took."""
     binary = LITELLM_VENV / "bin" / "litellm"
+    python = LITELLM_VENV / "bin" / "python"
     if binary.exists():
-        return binary
-    log(f"creating {LITELLM_VENV} with litellm[proxy]=={litellm_version()} (one time, a few minutes)")
-    subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
-    subprocess.run([str(LITELLM_VENV / "bin" / "pip"), "install", "-q", f"litellm[proxy]=={litellm_version()}"],
-                   check=True)
-    return binary
+        done = subprocess.run([str(python), "-c", "import importlib.metadata as m; print(m.version('litellm'))"],
+                              capture_output=True, text=True)
+        if done.returncode == 0 and (wanted is None or done.stdout.strip() == wanted):
+            return binary, done.stdout.strip()
+        shutil.rmtree(LITELLM_VENV)
+    candidates = [wanted or litellm_version(), LITELLM_PROXY_FALLBACK]
+    for release in dict.fromkeys(candidates):
+        log(f"creating {LITELLM_VENV} with litellm[proxy]=={release} (one time, a few minutes)")
+        subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
+        done = subprocess.run([str(LITELLM_VENV / "bin" / "pip"), "install", "-q", f"litellm[proxy]=={release}"],
+                              capture_output=True, text=True)
+        if done.returncode == 0:
+            return binary, release
+        reason = (done.stderr.strip().splitlines() or ["?"])[-1]
+        log(f"litellm[proxy]=={release} does not install here ({reason}); trying the next release")
+        shutil.rmtree(LITELLM_VENV)
+    raise RuntimeError(f"no litellm[proxy] release of {candidates} installs; pass --litellm-proxy-version")
 
 
 def seed_memories(data_dir: Path, count: int) -> dict[str, float]:
@@ -166,7 +189,7 @@ def wrk(url: str, concurrency: int, duration: float, body: str, headers: str = "
     return data
 
 
-SCENARIOS = ("direct", "memory-off", "memory-on", "litellm-proxy",
+SCENARIOS = ("direct", "memory-off", "memory-off-alt", "memory-on", "litellm-proxy",
              "direct-stream", "memory-off-stream", "litellm-proxy-stream")
 
 
@@ -180,10 +203,14 @@ def body(user: str | None = None, stream: bool = False) -> str:
 
 
 class Servers:
-    def __init__(self, workdir: Path, memories: int, with_litellm: bool) -> None:
+    def __init__(self, workdir: Path, memories: int, with_litellm: bool, litellm_proxy_version: str | None = None,
+                 alt_python: str | None = None) -> None:
         self.workdir = workdir
         self.memories = memories
         self.with_litellm = with_litellm
+        self.litellm_proxy_version = litellm_proxy_version
+        self.alt_python = alt_python
+        self.versions: dict[str, str] = {}
         self.processes: list[subprocess.Popen] = []
         self.urls: dict[str, str] = {}
         self.pids: dict[str, int] = {}
@@ -213,9 +240,21 @@ class Servers:
         (self.workdir / "memproxy.yaml").write_text(json.dumps(config))
         self._spawn("memproxy", [sys.executable, "-m", "proxy", "serve", "--config", str(self.workdir / "memproxy.yaml")],
                     env, f"http://127.0.0.1:{port}", "/readyz", timeout=180)
+        self.versions["memproxy"] = litellm_version()
+        if self.alt_python:  # the same memproxy on another environment (another litellm release)
+            port = free_port()
+            alt = {**config, "server": {"host": "127.0.0.1", "port": port},
+                   "memory": {"data_dir": str(self.workdir / "memproxy-alt-data")}}
+            (self.workdir / "memproxy-alt.yaml").write_text(json.dumps(alt))
+            self._spawn("memproxy-alt", [self.alt_python, "-m", "proxy", "serve", "--config",
+                                         str(self.workdir / "memproxy-alt.yaml")],
+                        env, f"http://127.0.0.1:{port}", "/readyz", timeout=180)
+            self.versions["memproxy-alt"] = subprocess.run(
+                [self.alt_python, "-c", "import importlib.metadata as m; print(m.version('litellm'))"],
+                capture_output=True, text=True, check=True).stdout.strip()
 
         if self.with_litellm:
-            binary = ensure_litellm_proxy()
+            binary, self.versions["litellm-proxy"] = ensure_litellm_proxy(self.litellm_proxy_version)
             port = free_port()
             # No master key (so no auth work per request): LiteLLM's cheapest configuration.
             litellm_config = {"model_list": [{"model_name": "echo", "litellm_params": {
@@ -279,9 +318,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed for the load (apt-get install -y wrk)")
     workdir = Path(tempfile.mkdtemp(prefix="proxy-bench-"))
-    servers = Servers(workdir, args.memories, not args.skip_litellm)
+    servers = Servers(workdir, args.memories, not args.skip_litellm, args.litellm_proxy_version, args.alt_python)
     scenarios = [("direct", "upstream", body(), ""), ("memory-off", "memproxy", body(), ""),
                  ("memory-on", "memproxy", body(BENCH_USER), "X-Memory-Write: false")]
+    if args.alt_python:
+        scenarios.append(("memory-off-alt", "memproxy-alt", body(), ""))
     if not args.skip_litellm:
         scenarios.append(("litellm-proxy", "litellm-proxy", body(), ""))
     if args.stream:  # the same, streamed (the fake upstream sends 5 content chunks)
@@ -313,6 +354,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         f"{figures['rps']:8.1f} req/s  cpu {figures['server_cpu_ms_per_request']:.2f} ms/req  "
                         f"errors {figures['socket_errors'] + figures['non2xx']}")
         results["rss_mb"] = {name: rss_mb(pid) for name, pid in servers.pids.items()}
+        results["litellm_by_server"] = servers.versions
         results["memory_core_search"] = servers.search_cost
         results["machine"]["load_after"] = os.getloadavg()
     except BaseException:
@@ -366,10 +408,19 @@ def report(results: dict[str, Any], concurrency: list[int]) -> str:
         mem = summary["memory-on@c1"]["added_p50_ms"]
         lines.append(f"- added p50 at c=1: memproxy memory-off {ours:.2f} ms = {ours / ref:.2f}x LiteLLM proxy's "
                      f"{ref:.2f} ms (target <= 0.5x); memory-on {mem:.2f} ms = {mem / ref:.2f}x (target <= 1x)")
+    if "litellm-proxy@c1" in summary and "memory-off-alt@c1" in summary:
+        ref = summary["litellm-proxy@c1"]["added_p50_ms"]
+        alt = summary["memory-off-alt@c1"]["added_p50_ms"]
+        lines.append(f"- added p50 at c=1, memproxy on the other environment: {alt:.2f} ms = {alt / ref:.2f}x")
     last = max(concurrency)
     if f"litellm-proxy@c{last}" in summary:
-        ratio = summary[f"memory-off@c{last}"]["rps"] / summary[f"litellm-proxy@c{last}"]["rps"]
-        lines.append(f"- req/s at c={last}: memproxy memory-off / LiteLLM proxy = {ratio:.2f}x (target >= 2x)")
+        for name in ("memory-off", "memory-off-alt"):
+            if f"{name}@c{last}" in summary:
+                ratio = summary[f"{name}@c{last}"]["rps"] / summary[f"litellm-proxy@c{last}"]["rps"]
+                lines.append(f"- req/s at c={last}: memproxy {name} / LiteLLM proxy = {ratio:.2f}x (target >= 2x)")
+    if results.get("litellm_by_server"):
+        lines.append("- litellm release of each server: " + ", ".join(
+            f"{k} {v}" for k, v in results["litellm_by_server"].items()))
     if results.get("memory_core_search"):
         cost = results["memory_core_search"]
         lines.append(f"- memory_core search alone ({results['memories']} memories, in-process): p50 {cost['p50_ms']:.2f} ms, "
@@ -390,6 +441,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--memories", type=int, default=10_000)
     parser.add_argument("--skip-litellm", action="store_true", help="no LiteLLM proxy comparison")
+    parser.add_argument("--litellm-proxy-version", help="litellm[proxy] release to compare with "
+                        f"(default: this environment's litellm, else {LITELLM_PROXY_FALLBACK})")
+    parser.add_argument("--alt-python", help="also run memproxy (memory off) with this Python, e.g. "
+                        ".venv-newest/bin/python: the same code on other releases, in the same run")
     parser.add_argument("--stream", action="store_true", help="also measure streamed answers (memory off)")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args()

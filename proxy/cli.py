@@ -99,7 +99,7 @@ def _serve(config: ProxyConfig, args: argparse.Namespace) -> int:
     from proxy.app import create_app
     from proxy.ownership import DataDirInUse, DataDirLock
 
-    from proxy.auth import InsecureBind
+    from proxy.auth import InsecureBind, KeyStore, open_mode
 
     server = config.server.model_copy(
         update={k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
@@ -112,15 +112,19 @@ def _serve(config: ProxyConfig, args: argparse.Namespace) -> int:
     except DataDirInUse as exc:
         print(f"memproxy: {exc.message}", file=sys.stderr)
         return 1
+    keys = KeyStore(config.keys_path)
+    try:  # the same decision the server makes when it starts
+        open_mode(server.host, keys, config.auth)
+    except InsecureBind as exc:
+        print(f"memproxy: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        keys.close()
     _configure_logging(server.log_level)
     local = None if args.no_local_model else _local_model_if_no_provider(config)
     if local is not None:
         config = local.add_to(config)
-    try:
-        app = create_app(config)
-    except InsecureBind as exc:
-        print(f"memproxy: {exc}", file=sys.stderr)
-        return 2
+    app = create_app(config)
     uvicorn.run(
         app,
         host=server.host,

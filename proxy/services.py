@@ -30,11 +30,9 @@ class Services:
         self.config = config
         self.upstream = upstream or Upstream(config.models, config.router, config.memory.llm)
         self.injector = Injector(config.injection)
-        keys = KeyStore(config.keys_path)
         self.auth = Authenticator(
-            keys,
-            # Decided once, here; raises InsecureBind for open mode on a non-loopback address.
-            open_mode=decide_open(config.server.host, keys, config.auth),
+            KeyStore(config.keys_path),  # opened on first use, in the lifespan
+            open_mode=False,  # decided once at start-up (lifespan); closed until then
             open_tenant=config.memory.tenant,
             monthly_quota=config.auth.monthly_quota,
             rate_limit_per_minute=config.auth.rate_limit_per_minute,
@@ -51,6 +49,8 @@ class Services:
         log.info("data directory %s is owned by this process until it exits", self.config.memory.data_dir)
         self._report_models()
         try:
+            # Once, here; raises InsecureBind for open mode on a non-loopback address.
+            self.auth.open_mode = decide_open(self.config.server.host, self.auth.store, self.config.auth)
             queue = WriteQueue(self.config.queue_path)
             self.writer = MemoryWriter(queue, self.config.writer, lambda: self.memory)
             self.writer.start()
@@ -67,6 +67,7 @@ class Services:
                 if self._owns_memory and self.memory is not None:
                     await asyncio.to_thread(self.memory.close)  # flushes the store
         finally:
+            self.auth.store.close()
             lock.release()
 
     def _report_models(self) -> None:

@@ -9,11 +9,11 @@
 """
 
 from proxy.auth.authenticator import Authenticator, Principal, credentials
-from proxy.auth.bind import InsecureBind, decide_open, is_loopback
+from proxy.auth.bind import InsecureBind, decide_open, is_loopback, open_mode
 from proxy.auth.config import AuthConfig
 from proxy.auth.keys import ApiKey, KeyStore, KeyStoreError
 
 __all__ = [
     "ApiKey", "AuthConfig", "Authenticator", "InsecureBind", "KeyStore", "KeyStoreError", "Principal",
-    "credentials", "decide_open", "is_loopback",
+    "credentials", "decide_open", "is_loopback", "open_mode",
 ]

@@ -40,20 +40,26 @@ def decide_open(host: str, store: KeyStore, auth: AuthConfig) -> bool:
     Raises :class:`InsecureBind` when open mode would be on for a non-loopback ``host``
     without ``auth.allow_open``.
     """
-    is_open = auth.open if auth.open is not None else not store.has_any_keys()
+    is_open = open_mode(host, store, auth)
     if not is_open:
         log.info("API keys required on every request (key store %s)", store.path)
         return False
     loopback = is_loopback(host)
-    if not loopback and not auth.allow_open:
+    why = "auth.open is true" if auth.open else "no API key exists yet"
+    where = f"loopback {host}" if loopback else f"{host} (auth.allow_open is set: anyone who can reach it)"
+    log.warning("running OPEN on %s (%s): requests without a key use the default tenant until this server "
+                "restarts; set auth.open: false to require keys", where, why)
+    return True
+
+
+def open_mode(host: str, store: KeyStore, auth: AuthConfig) -> bool:
+    """:func:`decide_open` without the log line (the command line checks before starting)."""
+    is_open = auth.open if auth.open is not None else not store.has_any_keys()
+    if is_open and not is_loopback(host) and not auth.allow_open:
         reason = "auth.open is true" if auth.open else "no API key was ever created"
         raise InsecureBind(
             f"refusing to listen on {host} without requiring API keys ({reason}): anyone reaching it could "
             "read every memory. Create a key with `memproxy keys create` (and leave auth.open unset or false), "
             "listen on 127.0.0.1, or set `auth: {allow_open: true}` in the config if you really mean it."
         )
-    why = "auth.open is true" if auth.open else "no API key exists yet"
-    where = f"loopback {host}" if loopback else f"{host} (auth.allow_open is set: anyone who can reach it)"
-    log.warning("running OPEN on %s (%s): requests without a key use the default tenant until this server "
-                "restarts; set auth.open: false to require keys", where, why)
-    return True
+    return is_open

@@ -96,17 +96,25 @@ def _now() -> str:
 
 
 class KeyStore:
+    """The SQLite file is opened on first use (not when the object is made), so building
+    an app touches no file until it starts."""
+
     def __init__(self, path: Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
-                                     timeout=10.0)
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        # Callers hold self._lock.
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=10.0)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            self._db = db
+        return self._db
 
     # -- managing keys (memproxy keys ...) ---------------------------------------------
 
@@ -213,4 +221,6 @@ class KeyStore:
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            if self._db is not None:
+                self._db.close()
+                self._db = None

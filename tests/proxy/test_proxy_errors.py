@@ -148,3 +148,23 @@ def test_a_failing_call_is_retried(start_proxy):
     with pytest.raises(openai.InternalServerError):
         proxy.openai().chat.completions.create(model="fail-503", messages=USER)
     assert [r["model"] for r in proxy.upstream.requests] == ["fail-503"] * 3
+
+
+@pytest.mark.parametrize("model", ["fail-401", "fail-400"])
+def test_errors_no_retry_can_fix_are_answered_after_one_attempt(start_proxy, model):
+    proxy = start_proxy(router={"num_retries": 2})
+    with pytest.raises(openai.APIStatusError):
+        proxy.openai().chat.completions.create(model=model, messages=USER)
+    assert [r["model"] for r in proxy.upstream.requests] == [model]
+
+
+def test_a_model_without_a_key_is_a_503_that_says_what_to_set_and_reaches_no_upstream(start_proxy, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    proxy = start_proxy(models=[{"name": "keyless", "model": "openai/gpt-4o-mini"},
+                                {"name": "echo", "model": "openai/echo", "api_base": "http://127.0.0.1:9/v1",
+                                 "api_key": "sk-test"}])
+    response = httpx.post(f"{proxy.url}/v1/chat/completions", json={"model": "keyless", "messages": USER})
+    error = assert_openai_error(response, 503)
+    assert error["code"] == "model_not_configured" and error["param"] == "model"
+    assert "OPENAI_API_KEY" in error["message"] and "echo" in error["message"]  # what can answer instead
+    assert response.headers["x-should-retry"] == "false"  # OpenAI SDKs give up at once

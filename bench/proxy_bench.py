@@ -209,7 +209,7 @@ class Servers:
         self.memories = memories
         self.with_litellm = with_litellm
         self.litellm_proxy_version = litellm_proxy_version
-        self.alt_python = alt_python
+        self.alt_python = str(Path(alt_python).absolute()) if alt_python else None  # spawned in workdir
         self.versions: dict[str, str] = {}
         self.processes: list[subprocess.Popen] = []
         self.urls: dict[str, str] = {}
@@ -372,10 +372,10 @@ def summarize(runs: dict[str, list[dict[str, Any]]], concurrency: list[int]) -> 
     summary: dict[str, Any] = {}
     for c in concurrency:
         for name in SCENARIOS:
-            direct = runs[f"direct-stream@c{c}" if name.endswith("-stream") else f"direct@c{c}"]
             rounds = runs.get(f"{name}@c{c}")
             if not rounds:
                 continue
+            direct = runs[f"direct-stream@c{c}" if name.endswith("-stream") else f"direct@c{c}"]
             entry: dict[str, float] = {
                 "rps": median([r["rps"] for r in rounds]),
                 "server_cpu_ms_per_request": median([r["server_cpu_ms_per_request"] for r in rounds]),

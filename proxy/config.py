@@ -73,9 +73,6 @@ class RouterConfig(_Section):
     fallbacks: dict[str, list[str]] = Field(default_factory=dict, description="model name -> names to try next")
     allowed_fails: int | None = Field(None, ge=0)
     cooldown_time: float | None = Field(None, ge=0)
-    track_cost: bool = Field(
-        False, description="Let litellm price every answer (10-15% of its CPU per call); memproxy reports no cost."
-    )
 
 
 class InjectionConfig(_Section):
@@ -139,17 +136,17 @@ class ProxyConfig(_Section):
     def resolved_against(self, folder: Path) -> "ProxyConfig":
         """A copy with every relative path made absolute against ``folder``."""
 
-        def absolute(path: Path | None) -> Path | None:
-            return None if path is None or path.is_absolute() else (folder / path).absolute()
+        def absolute(path: Any) -> Any:
+            return path if path is None or path.is_absolute() else (folder / path).absolute()
 
         store = self.memory.vector_store
         memory = self.memory.model_copy(update={
             "data_dir": absolute(self.memory.data_dir),
-            "history_path": absolute(self.memory.history_path) or self.memory.history_path,
-            "vector_store": store.model_copy(update={"path": absolute(store.path) or store.path}),
+            "history_path": absolute(self.memory.history_path),
+            "vector_store": store.model_copy(update={"path": absolute(store.path)}),
         })
-        writer = self.writer.model_copy(update={"queue_path": absolute(self.writer.queue_path) or self.writer.queue_path})
-        auth = self.auth.model_copy(update={"keys_path": absolute(self.auth.keys_path) or self.auth.keys_path})
+        writer = self.writer.model_copy(update={"queue_path": absolute(self.writer.queue_path)})
+        auth = self.auth.model_copy(update={"keys_path": absolute(self.auth.keys_path)})
         return self.model_copy(update={"memory": memory, "writer": writer, "auth": auth})
 
     @classmethod

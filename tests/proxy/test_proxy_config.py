@@ -92,3 +92,8 @@ def test_the_config_file_can_be_named_once_in_the_environment(tmp_path, monkeypa
     (tmp_path / "elsewhere.yaml").write_text("server:\n  port: 9999\n")
     monkeypatch.chdir(tmp_path)
     assert ProxyConfig.load(environ={"MEMPROXY_CONFIG": str(tmp_path / "elsewhere.yaml")}).server.port == 9999
+
+
+def test_absolute_paths_in_a_file_are_kept(tmp_path):
+    (tmp_path / "c.yaml").write_text(f"memory:\n  data_dir: {tmp_path / 'abs'}\n")
+    assert ProxyConfig.load(tmp_path / "c.yaml").memory.data_dir == tmp_path / "abs"

@@ -259,10 +259,14 @@ class Memory:
         return to_item(current.id, batch.upserts[0][2])
 
     def delete(self, memory_id: str, *, tenant: str | None = None) -> dict[str, Any]:
-        current = self._owned(memory_id, tenant)
-        batch = WriteBatch(self._scope_of(current), self._clock.now())
-        batch.delete(current)
-        self._apply(batch)
+        """Delete one memory (recorded in history). Serialised with every other change of
+        its subject's memories, so a racing update cannot bring it back."""
+        scope = self._scope_of(self._owned(memory_id, tenant))
+        with self._locks.hold(scope.key):
+            current = self._owned(memory_id, tenant)  # gone meanwhile: not found
+            batch = WriteBatch(scope, self._clock.now())
+            batch.delete(current)
+            self._apply(batch)
         return {"message": "Memory deleted successfully!", "id": public_id(current.id)}
 
     def delete_all(self, *, user_id: str | None = None, agent_id: str | None = None,

@@ -27,7 +27,9 @@ class Scope:
         return (self.tenant, self.user_id, self.agent_id, self.run_id)
 
 
-def _clean_id(name: str, value: object) -> str | None:
+def clean_id(name: str, value: object) -> str | None:
+    """A subject id (user_id, agent_id, run_id) as every entry point accepts it: the one
+    rule for the library, the memory API, the Mem0 routes and the chat route."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -59,9 +61,9 @@ def make_scope(
         raise ValidationError("tenant must be a non-empty string")
     scope = Scope(
         tenant=tenant,
-        user_id=_clean_id("user_id", user_id),
-        agent_id=_clean_id("agent_id", agent_id),
-        run_id=_clean_id("run_id", run_id),
+        user_id=clean_id("user_id", user_id),
+        agent_id=clean_id("agent_id", agent_id),
+        run_id=clean_id("run_id", run_id),
     )
     if required and not (scope.user_id or scope.agent_id or scope.run_id):
         raise MissingScopeError(

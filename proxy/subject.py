@@ -18,12 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from memory_core.errors import MissingScopeError
+from memory_core.scope import clean_id
 from proxy.config import InjectionConfig, WriterConfig
 from proxy.errors import InvalidRequest
 
 SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
 _HEADER_OF = {"user_id": "x-memory-user-id", "agent_id": "x-memory-agent-id", "run_id": "x-memory-run-id"}
-_MAX_ID = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,14 +92,14 @@ def take_controls(
 
 
 def _clean_id(value: Any, name: str) -> str | None:
-    if value is None:
+    """memory_core's rule for subject ids (so what is accepted here is stored later),
+    except that an empty id means none, as OpenAI's ``user: ""`` does."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if not isinstance(value, str):
-        raise InvalidRequest(f"`{name}` must be a string.", param=name)
-    value = value.strip()
-    if len(value) > _MAX_ID:
-        raise InvalidRequest(f"`{name}` is longer than {_MAX_ID} characters.", param=name)
-    return value or None
+    try:
+        return clean_id(name, value)
+    except MissingScopeError as exc:
+        raise InvalidRequest(f"`{name}`: {exc.message}", param=name, code="invalid_user_id") from None
 
 
 def _flag(value: Any, default: bool, name: str) -> bool:

@@ -100,6 +100,8 @@ def _validate(params: dict[str, Any], services: Services) -> str:
     for i, message in enumerate(messages):
         if not isinstance(message, dict) or not isinstance(message.get("role"), str):
             raise InvalidRequest(f"`messages[{i}]` must be an object with a `role`.", param=f"messages[{i}]")
+    if params.get("stream") is not None and not isinstance(params["stream"], bool):
+        raise InvalidRequest("`stream` must be true or false (a JSON boolean, not a string).", param="stream")
     return services.upstream.require(model)
 
 

@@ -53,3 +53,35 @@ async def test_async_calls_leave_the_event_loop_free(tmp_path, embedder):
         await task
         # The loop kept running while 20 texts were embedded and stored in a thread.
         assert ticks > 20
+
+
+def test_a_delete_racing_an_update_stays_deleted(memory):
+    from memory_core.errors import MemoryNotFoundError
+
+    for round_no in range(15):
+        mid = memory.add(f"round {round_no}: I live in Lyon", user_id="racer", infer=False)["results"][0]["id"]
+        barrier = threading.Barrier(2)
+        outcome: dict[str, str] = {}
+
+        def update() -> None:
+            barrier.wait()
+            try:
+                memory.update(mid, f"round {round_no}: I live in Nice")
+                outcome["update"] = "ok"
+            except MemoryNotFoundError:
+                outcome["update"] = "gone"
+
+        def delete() -> None:
+            barrier.wait()
+            memory.delete(mid)
+
+        threads = [threading.Thread(target=update), threading.Thread(target=delete)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+        assert memory.get(mid) is None, f"round {round_no}: the deleted memory came back"
+        events = [h["event"] for h in memory.history(mid)]
+        assert events[-1] == "DELETE" and events == (["ADD", "UPDATE", "DELETE"] if outcome["update"] == "ok"
+                                                     else ["ADD", "DELETE"])

@@ -189,3 +189,19 @@ def test_readiness_fails_while_memory_is_not_ready(start_proxy):
     ready = httpx.get(f"{proxy.url}/readyz")
     assert ready.status_code == 503
     assert "embedder not loaded" in ready.json()["memory"]
+
+
+@pytest.mark.parametrize("user", ["u" * 129, "u" * 256, "alice\r\nX-Injected: 1", "tab\there"])
+def test_a_subject_id_memory_would_reject_is_a_400_at_the_request(proxy, user):
+    response = httpx.post(f"{proxy.url}/v1/chat/completions",
+                          json={"model": "echo", "messages": [{"role": "user", "content": "hi"}], "user": user})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["param"], error["code"]) == ("user", "invalid_user_id")
+    assert proxy.upstream.requests == []
+
+
+def test_the_longest_subject_id_memory_accepts_is_served(proxy):
+    response = httpx.post(f"{proxy.url}/v1/chat/completions",
+                          json={"model": "echo", "messages": [{"role": "user", "content": "hi"}], "user": "u" * 128})
+    assert response.status_code == 200 and response.headers["X-Memory-Write"] == "on"

@@ -168,3 +168,14 @@ def test_a_model_without_a_key_is_a_503_that_says_what_to_set_and_reaches_no_ups
     assert error["code"] == "model_not_configured" and error["param"] == "model"
     assert "OPENAI_API_KEY" in error["message"] and "echo" in error["message"]  # what can answer instead
     assert response.headers["x-should-retry"] == "false"  # OpenAI SDKs give up at once
+
+
+@pytest.mark.parametrize("stream", ["false", "true", 1, None])
+def test_a_stream_flag_that_is_not_a_boolean_is_a_400(proxy, stream):
+    response = httpx.post(f"{proxy.url}/v1/chat/completions", json={"model": "echo", "messages": USER, "stream": stream})
+    if stream is None:  # JSON null: OpenAI's default, not streamed
+        assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
+        return
+    error = assert_openai_error(response, 400)
+    assert error["param"] == "stream"
+    assert proxy.upstream.requests == []

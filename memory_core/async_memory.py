@@ -45,6 +45,9 @@ class AsyncMemory:
     async def update(self, memory_id: str, data: str, **kwargs: Any) -> dict[str, Any]:
         return await self._run("update", memory_id, data, **kwargs)
 
+    async def update_many(self, changes: list[dict[str, Any]], **kwargs: Any) -> list[dict[str, Any]]:
+        return await self._run("update_many", changes, **kwargs)
+
     async def delete(self, memory_id: str, **kwargs: Any) -> dict[str, Any]:
         return await self._run("delete", memory_id, **kwargs)
 

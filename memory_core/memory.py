@@ -20,7 +20,7 @@ from memory_core.clock import Clock, SystemClock, epoch_us, iso
 from memory_core.config import MemoryConfig
 from memory_core.embedding import create_embedder
 from memory_core.embedding.base import Embedder
-from memory_core.errors import MemoryNotFoundError
+from memory_core.errors import MemoryNotFoundError, ValidationError
 from memory_core.extraction.inference import Inference
 from memory_core.history import HistoryStore
 from memory_core.items import new_ids, point_id, public_id, text_hash, to_item
@@ -258,6 +258,23 @@ class Memory:
             self._apply(batch)
         return to_item(current.id, batch.upserts[0][2])
 
+    def update_many(self, changes: list[dict[str, Any]], *, tenant: str | None = None) -> list[dict[str, Any]]:
+        """Change several memories, all or none: every entry (``{"memory_id", "data"?,
+        "metadata"?}``) is validated and its memory found before the first is changed,
+        so one bad entry leaves every memory as it was. Returns the updated items."""
+        if not isinstance(changes, list):
+            raise ValidationError("changes must be a list")
+        prepared = []
+        for i, change in enumerate(changes):
+            if not isinstance(change, dict) or not isinstance(change.get("memory_id"), str):
+                raise ValidationError(f"changes[{i}] must be an object with a memory_id")
+            data = change.get("data")
+            text = clean_text(data, f"changes[{i}].data", self.config.max_content_chars) if data is not None else None
+            metadata = clean_metadata(change["metadata"]) if change.get("metadata") is not None else None
+            current = self._owned(change["memory_id"], tenant)
+            prepared.append((change["memory_id"], text or current.payload["memory"], metadata))
+        return [self.update(mid, text, metadata=metadata, tenant=tenant) for mid, text, metadata in prepared]
+
     def delete(self, memory_id: str, *, tenant: str | None = None) -> dict[str, Any]:
         """Delete one memory (recorded in history). Serialised with every other change of
         its subject's memories, so a racing update cannot bring it back."""
@@ -449,8 +466,6 @@ def _split_filters(filters: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]
     if not filters:
         return None, {}
     if not isinstance(filters, dict):
-        from memory_core.errors import ValidationError
-
         raise ValidationError("filters must be an object")
     ids = {k: filters[k] for k in _SCOPE_KEYS if k in filters}
     rest = {k: v for k, v in filters.items() if k not in _SCOPE_KEYS}

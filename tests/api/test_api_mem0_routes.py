@@ -184,6 +184,20 @@ def test_batch_update_and_delete(mem0, user_id):
     assert mem0.get("/v1/memories/", params={"user_id": user_id}).json() == []
 
 
+@pytest.mark.parametrize("bad", [{"metadata": {"a.b": 1}}, {"text": "x" * 10_001}])
+def test_a_batch_update_with_one_bad_entry_changes_nothing(mem0, user_id, bad):
+    a = add(mem0, user_id, "alpha")
+    b = add(mem0, user_id, "beta")
+
+    refused = mem0.put("/v1/batch/", json={"memories": [{"memory_id": a["id"], "text": "ALPHA"},
+                                                        {"memory_id": b["id"], **bad}]})
+
+    assert refused.status_code in (400, 413)
+    assert isinstance(refused.json()["detail"], str)
+    assert mem0.get(f"/v1/memories/{a['id']}/").json()["memory"] == "alpha"
+    assert [h["event"] for h in mem0.get(f"/v1/memories/{a['id']}/history/").json()] == ["ADD"]
+
+
 @pytest.mark.parametrize("method,path", [("POST", "/v1/feedback/"), ("POST", "/v1/exports/"),
                                          ("POST", "/v1/summary/"), ("GET", "/v2/profiles/settings/")])
 def test_platform_features_memproxy_lacks_answer_501_with_a_detail(mem0, method, path):

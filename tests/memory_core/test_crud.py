@@ -109,3 +109,19 @@ def test_entities_lists_the_tenants_subjects_with_counts(memory):
     got = {(e["type"], e["name"]): e["total_memories"] for e in memory.entities()}
 
     assert got == {("user", "u1"): 2, ("user", "u2"): 1, ("agent", "bot"): 1}
+
+
+def test_update_many_is_all_or_nothing(memory):
+    import pytest
+
+    from memory_core.errors import ValidationError
+
+    a = memory.add("alpha", user_id="u", infer=False)["results"][0]["id"]
+    b = memory.add("beta", user_id="u", infer=False)["results"][0]["id"]
+
+    with pytest.raises(ValidationError):
+        memory.update_many([{"memory_id": a, "data": "ALPHA"}, {"memory_id": b, "metadata": {"bad key": 1}}])
+    assert memory.get(a)["memory"] == "alpha"
+
+    done = memory.update_many([{"memory_id": a, "data": "ALPHA"}, {"memory_id": b, "metadata": {"k": 1}}])
+    assert [d["memory"] for d in done] == ["ALPHA", "beta"] and memory.get(b)["metadata"] == {"k": 1}

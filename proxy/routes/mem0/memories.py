@@ -173,13 +173,13 @@ async def memory_history(call: Call) -> Response:
 
 
 async def batch_update(call: Call) -> Response:
-    """``PUT /v1/batch/``: every id is checked before anything changes."""
+    """``PUT /v1/batch/``: all or nothing; every entry is validated before any changes."""
     body = Mem0Batch.model_validate(await _body(call))
-    for entry in body.memories:
+    changes = [{"memory_id": e.memory_id, "data": e.text, "metadata": e.metadata} for e in body.memories
+               if e.text is not None or e.metadata is not None]
+    for entry in body.memories:  # ids without a change must exist too
         await _owned(call, entry.memory_id)
-    for entry in body.memories:
-        if entry.text is not None or entry.metadata is not None:
-            await _update(call, entry.memory_id, entry.text, entry.metadata)
+    await call.memory.update_many(changes, tenant=call.tenant)
     return JSONResponse({"message": f"Successfully updated {len(body.memories)} memories"})
 
 

@@ -28,7 +28,7 @@ from memory_core.llm import LLM
 from memory_core.locks import ScopeLocks
 from memory_core.messages import Message, normalize_messages
 from memory_core.scope import Scope, make_scope
-from memory_core.validation import (clean_int, clean_metadata, clean_tags, clean_text,
+from memory_core.validation import (check_json, clean_int, clean_metadata, clean_tags, clean_text,
                                     clean_threshold)
 from memory_core.vector_store import (MemoryFilter, QueryVectors, StoredPoint, Vectors, VectorStore,
                                       open_vector_store)
@@ -467,6 +467,7 @@ def _split_filters(filters: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]
         return None, {}
     if not isinstance(filters, dict):
         raise ValidationError("filters must be an object")
+    check_json(filters, "filters")
     ids = {k: filters[k] for k in _SCOPE_KEYS if k in filters}
     rest = {k: v for k, v in filters.items() if k not in _SCOPE_KEYS}
     return rest or None, ids

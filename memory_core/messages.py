@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memory_core.errors import ContentTooLongError, ValidationError
+from memory_core.validation import check_unicode
 
 ROLES = {"user", "assistant", "system", "tool", "developer", "function"}
 
@@ -89,7 +90,7 @@ def normalize_messages(messages: Any, max_chars: int) -> list[Message]:
         if role not in ROLES:
             raise ValidationError(f"{where}.role must be one of {sorted(ROLES)}, got {role!r}")
         text, images = _parse_content(m.get("content"), where)
-        text = text.strip()
+        text = check_unicode(text, f"{where}.content").strip()
         if len(text) > max_chars:
             raise ContentTooLongError(
                 f"{where} has {len(text)} characters; the limit is {max_chars}"

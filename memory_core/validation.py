@@ -1,8 +1,12 @@
-"""Checks on caller input that every entry point shares (library and server alike)."""
+"""Checks on caller input that every entry point shares (library and server alike):
+the one boundary where text, tags, metadata and filters are validated, so nothing is
+ever stored that the store cannot read back (too deep, too many keys, text that is not
+valid Unicode)."""
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -12,12 +16,55 @@ _KEY = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 MAX_TAGS = 32
 MAX_TAG_CHARS = 64
 MAX_METADATA_BYTES = 16_384
+MAX_DEPTH = 16  # nesting of objects and lists, in metadata and filters
+MAX_NODES = 2_000  # values in one metadata object or filter, nested ones included
+
+
+def check_unicode(value: str, what: str) -> str:
+    """``value`` if it is valid Unicode (no lone UTF-16 surrogates, which JSON allows as
+    escapes but no store or encoder can keep)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(f"{what} is not valid Unicode (it holds a lone surrogate such as \\ud800)") from None
+    return value
+
+
+def check_json(value: Any, what: str) -> Any:
+    """``value`` if it is plain JSON that can be stored and read back: objects with string
+    keys, lists, strings of valid Unicode, finite numbers, booleans and null, nested at
+    most MAX_DEPTH levels and MAX_NODES values in all. Iterative: no recursion limit."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    nodes = 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise ValidationError(f"{what} holds more than {MAX_NODES} values")
+        if isinstance(item, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise ValidationError(f"{what} is nested deeper than {MAX_DEPTH} levels")
+            if isinstance(item, dict):
+                for key in item:
+                    if not isinstance(key, str):
+                        raise ValidationError(f"{what} has a key that is not a string")
+                    check_unicode(key, f"a key of {what}")
+                stack.extend((v, depth + 1) for v in item.values())
+            else:
+                stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, str):
+            check_unicode(item, f"a string in {what}")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValidationError(f"{what} holds {item}, which is not a JSON number")
+        elif item is not None and not isinstance(item, (bool, int, float)):
+            raise ValidationError(f"{what} must be plain JSON, not {type(item).__name__}")
+    return value
 
 
 def clean_text(value: Any, what: str, max_chars: int) -> str:
     if not isinstance(value, str):
         raise ValidationError(f"{what} must be a string")
-    value = value.strip()
+    value = check_unicode(value, what).strip()
     if not value:
         raise ValidationError(f"{what} must not be empty")
     if len(value) > max_chars:
@@ -34,7 +81,7 @@ def clean_tags(tags: Any) -> list[str]:
     for t in tags:
         if not isinstance(t, str) or not t.strip():
             raise ValidationError("every tag must be a non-empty string")
-        t = t.strip()
+        t = check_unicode(t, "a tag").strip()
         if len(t) > MAX_TAG_CHARS:
             raise ValidationError(f"tags are at most {MAX_TAG_CHARS} characters")
         if t not in out:
@@ -49,6 +96,7 @@ def clean_metadata(metadata: Any) -> dict[str, Any]:
         return {}
     if not isinstance(metadata, dict):
         raise ValidationError("metadata must be an object")
+    check_json(metadata, "metadata")
     for key in metadata:
         if not isinstance(key, str) or not _KEY.match(key):
             raise ValidationError(

@@ -227,6 +227,8 @@ def _range(key: str, path: str, bounds: dict[str, Any]) -> Range:
                 f"(all bounds of one kind), got {v!r}"
             )
         _finite(key, v)
+        if isinstance(v, int) and abs(v) > 2**63:
+            raise ValidationError(f"metadata filter for '{key}': {op} bound {str(v)[:30]}... is out of range")
     return Range(path, **{op: float(v) for op, v in bounds.items()})
 
 
@@ -244,7 +246,10 @@ def _iso_utc(key: str, op: str, value: str) -> str:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-12:00 is past year 9999 in UTC
+        raise ValidationError(f"metadata filter for '{key}': '{op}' value {value!r} is out of range") from None
 
 
 # -- rendering ---------------------------------------------------------------------

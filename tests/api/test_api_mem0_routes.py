@@ -251,3 +251,11 @@ def test_odd_bodies_never_cause_a_500_and_refusals_are_details(mem0, method, pat
     assert response.status_code < 500, response.text
     if response.status_code >= 400:
         assert isinstance(response.json()["detail"], str)
+
+
+@pytest.mark.parametrize("filters", ["[" * 1500 + "]" * 1500, '{"a": ' * 600 + "1" + "}" * 600,
+                                     "{'a': " * 600 + "1" + "}" * 600])  # all under the 4096-character limit
+def test_a_filters_parameter_nested_too_deep_is_a_400(mem0, filters):
+    response = mem0.request("DELETE", "/v1/memories/", params={"filters": filters})
+    assert response.status_code == 400, response.text
+    assert isinstance(response.json()["detail"], str)

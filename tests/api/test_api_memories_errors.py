@@ -283,3 +283,35 @@ async def test_while_the_memory_store_loads_requests_get_503_and_ping_still_answ
     assert "not ready" in error_of(loading, 503, "MEMORY_UNAVAILABLE")
     assert loading.headers["Retry-After"] == "5"
     assert ping.status_code == 200
+
+
+def deep(depth: int) -> dict:
+    value: dict = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"k": value}
+    return value
+
+
+def test_metadata_the_store_cannot_read_back_is_a_400_and_the_user_stays_usable(api, user_id, memory):
+    created = api.post("/v1/memories", json={"content": "x", "userId": user_id, "metadata": deep(126)})
+    patched = api.patch(f"/v1/memories/{memory['id']}", json={"metadata": deep(126)})
+
+    error_of(created, 400, "VALIDATION_ERROR")
+    error_of(patched, 400, "VALIDATION_ERROR")
+    listed = api.get("/v1/memories", params={"userId": user_id})
+    assert listed.status_code == 200 and [m["id"] for m in listed.json()["items"]] == [memory["id"]]
+    assert api.post("/v1/memories/search", json={"query": "x", "userId": user_id}).status_code == 200
+    assert api.get(f"/v1/memories/{memory['id']}").json()["metadata"] == memory["metadata"]
+
+
+@pytest.mark.parametrize("body", [
+    {"content": "x", "metadata": {"k": "\ud800"}},
+    {"content": "x", "tags": ["\ud800"]},
+    {"content": "hi \ud800"},
+])
+def test_a_lone_surrogate_is_a_400(api, user_id, body):
+    import json
+
+    raw = json.dumps({**body, "userId": user_id})  # ensure_ascii: the surrogate travels as \ud800
+    response = api.post("/v1/memories", content=raw, headers={"Content-Type": "application/json"})
+    error_of(response, 400, "VALIDATION_ERROR")

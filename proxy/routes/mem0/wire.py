@@ -123,6 +123,8 @@ def parse_filters_param(text: str | None) -> dict[str, Any] | None:
         raise InvalidRequest(f"the filters parameter is longer than {_MAX_FILTERS_PARAM} characters")
     try:
         value = json.loads(text)
+    except RecursionError:
+        raise InvalidRequest("filters are nested too deeply") from None
     except ValueError:
         try:
             value = ast.literal_eval(text)  # literals only: never evaluates code

@@ -31,7 +31,7 @@ def create_app(config: ProxyConfig | None = None, *, memory: Any = None, upstrea
     def current_memory() -> Any:  # None while memory is loading: the memory API answers 503
         return services.memory
 
-    limit = config.server.max_body_bytes
+    limit = config.server.memory_api_max_body_bytes
     app = Starlette(
         routes=[
             Route("/v1/chat/completions", chat.completions, methods=["POST"]),

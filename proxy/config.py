@@ -49,7 +49,9 @@ class _Section(BaseModel):
 class ServerConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8888, ge=0, le=65535)
-    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="Larger request bodies get 413.")
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="Larger chat request bodies get 413.")
+    memory_api_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Larger bodies on the memory API and Mem0 routes get 413 PAYLOAD_TOO_LARGE.")
     access_log: bool = False
     log_level: str = "info"
 

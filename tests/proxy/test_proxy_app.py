@@ -30,3 +30,15 @@ def test_importing_memproxy_sets_no_environment_variable():
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_memory_api_answers_a_body_over_its_documented_1_mib_with_a_413(proxy):
+    import httpx
+
+    body = '{"content": "' + "x" * (2 * 1024 * 1024) + '", "userId": "u"}'
+    rest = httpx.post(proxy.url + "/v1/memories", content=body, headers={"Content-Type": "application/json"})
+    mem0 = httpx.post(proxy.url + "/v1/memories/", content=body, headers={"Content-Type": "application/json"})
+
+    assert (rest.status_code, rest.json()["error"]["code"]) == (413, "PAYLOAD_TOO_LARGE")
+    # Mem0's SDK turns a 400 into its ValidationError: the Mem0 routes answer 400, same code.
+    assert (mem0.status_code, mem0.json()["code"]) == (400, "PAYLOAD_TOO_LARGE")

@@ -5,17 +5,22 @@ a crash or restart and is processed after it. Jobs of one subject are taken olde
 one at a time; a job that keeps failing moves to ``dead_letters`` with its last error,
 where ``memproxy dead-letters`` (and ``GET /readyz``) show it.
 
-All calls are short single statements, made from the event loop's thread.
+All calls are short statements, serialised by one lock: they come from the event loop's
+thread and from the worker threads that run a chat's background write.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypeVar
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -40,6 +45,15 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 """
 
 
+def _locked(method: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(method)
+    def locked(self: "WriteQueue", *args: Any, **kwargs: Any) -> T:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     id: int
@@ -57,7 +71,9 @@ class WriteQueue:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a process crash
         self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
 
+    @_locked
     def put(self, subject: str, payload: dict[str, Any], now: float | None = None) -> int:
         now = time.time() if now is None else now
         cursor = self._db.execute(
@@ -66,6 +82,7 @@ class WriteQueue:
         )
         return int(cursor.lastrowid or 0)
 
+    @_locked
     def ready(self, now: float, busy: Iterable[str] = (), limit: int = 16) -> list[Job]:
         """The oldest job of each subject that is due and not ``busy``, oldest first."""
         skip = set(busy)
@@ -84,6 +101,7 @@ class WriteQueue:
                 break
         return jobs
 
+    @_locked
     def next_due(self) -> float | None:
         """When the earliest waiting head of a subject becomes due."""
         row = self._db.execute(
@@ -92,15 +110,18 @@ class WriteQueue:
         ).fetchone()
         return row[0] if row else None
 
+    @_locked
     def done(self, job_id: int) -> None:
         self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
+    @_locked
     def retry(self, job_id: int, error: str, at: float) -> None:
         self._db.execute(
             "UPDATE jobs SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
             (error, at, job_id),
         )
 
+    @_locked
     def bury(self, job_id: int, error: str, now: float | None = None) -> None:
         """Move a job that will not succeed to the dead letters, in one transaction."""
         now = time.time() if now is None else now
@@ -112,11 +133,13 @@ class WriteQueue:
             )
             self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
+    @_locked
     def counts(self) -> dict[str, int]:
         pending = self._db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
         dead = self._db.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0]
         return {"pending": int(pending), "dead_letters": int(dead)}
 
+    @_locked
     def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
         rows = self._db.execute(
             "SELECT id, subject, payload, attempts, last_error, created_at, failed_at FROM dead_letters "
@@ -129,6 +152,7 @@ class WriteQueue:
             letter["payload"] = json.loads(letter["payload"])
         return letters
 
+    @_locked
     def close(self) -> None:
         self._db.close()
 

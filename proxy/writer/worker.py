@@ -41,26 +41,38 @@ class MemoryWriter:
         self._memory = memory  # None until memory has loaded: jobs wait, untouched
         self._clock = clock
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the dispatcher's, set by start()
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
         self.applied = 0
 
     def submit(self, subject: Subject, messages: list[dict[str, Any]], metadata: dict[str, Any] | None = None) -> None:
-        """Queue one exchange durably; returns as soon as it is committed."""
+        """Queue one exchange durably; returns as soon as it is committed. Safe from any
+        thread (Starlette runs a sync background task in a worker thread)."""
         payload = {"messages": messages, **subject.scope(), "metadata": metadata or {}}
         try:
             self.queue.put(subject.key, payload, now=self._clock())
         except Exception:
             log.exception("could not queue a memory write for %s", subject.user_id)
             return
-        self._wake.set()
+        self.wake()
 
     def wake(self) -> None:
-        """Look at the queue now (memory just became available, say)."""
-        self._wake.set()
+        """Look at the queue now (memory just became available, say). Safe from any thread:
+        an asyncio.Event may only be set on its own loop's thread."""
+        loop = self._loop
+        try:
+            on_loop = loop is None or asyncio.get_running_loop() is loop
+        except RuntimeError:  # no loop in this thread: a worker thread
+            on_loop = False
+        if on_loop:
+            self._wake.set()
+        elif not loop.is_closed():  # type: ignore[union-attr]
+            loop.call_soon_threadsafe(self._wake.set)  # type: ignore[union-attr]
 
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._loop_task = asyncio.create_task(self._dispatch(), name="memproxy-writer")
 
     async def stop(self) -> None:

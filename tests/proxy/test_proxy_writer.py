@@ -165,3 +165,20 @@ async def test_shutdown_waits_for_writes_that_finish_within_the_grace(tmp_path):
     await until(lambda: memory.adds)
     await writer.stop()
     assert writer.queue.counts()["pending"] == 0 and len(memory.items) == 1
+
+
+async def test_submitting_from_a_worker_thread_wakes_the_writer_on_its_own_loop(tmp_path):
+    # Starlette runs a sync background task in a worker thread. In debug mode asyncio
+    # raises when its objects are touched from another thread, so this shows the
+    # submit crossing threads safely.
+    asyncio.get_running_loop().set_debug(True)
+    memory = FakeMemory()
+    writer = MemoryWriter(WriteQueue(tmp_path / "q.sqlite3"), FAST, memory=lambda: memory)
+    writer.start()
+    await asyncio.sleep(0.05)  # the dispatcher is waiting on its wake-up event
+
+    await asyncio.gather(*(asyncio.to_thread(writer.submit, Subject("default", f"u{i}"), exchange(f"fact {i}"))
+                           for i in range(8)))
+    await until(lambda: len(memory.adds) == 8)
+    await writer.stop()
+    assert writer.queue.counts() == {"pending": 0, "dead_letters": 0}

@@ -1,6 +1,9 @@
 """Server-Sent Events as OpenAI sends them: one ``data: {json}`` event per chunk, then
-``data: [DONE]``. A failure after the stream started ends it with an error event (which
-OpenAI's SDKs raise as ``APIError``) instead of leaving the client hanging."""
+``data: [DONE]``. A failure after the stream started (a dropped connection) ends it with
+an error event (which OpenAI's SDKs raise as ``APIError``) instead of leaving the client
+hanging, and nothing is remembered. An upstream that closes its stream cleanly without a
+``finish_reason`` (some servers do) gets one: memproxy adds ``finish_reason: "stop"``
+and ``[DONE]``, so the client sees a complete answer, and it is remembered."""
 
 from __future__ import annotations
 
@@ -24,18 +27,31 @@ async def completion_events(
     """Relay ``chunks``; call ``on_complete`` with the reply text only if the stream ended
     normally (not on an upstream error, nor when the client went away)."""
     reply: list[str] = []
+    last: dict[str, Any] | None = None
+    finished: set[int] = set()
     try:
         async for chunk in chunks:
-            if on_complete is not None:
-                for choice in chunk.get("choices") or ():
-                    if choice.get("index", 0) == 0:
-                        content = choice["delta"].get("content")
-                        if content:
-                            reply.append(content)
+            for choice in chunk.get("choices") or ():
+                if choice.get("finish_reason") is not None:
+                    finished.add(choice.get("index", 0))
+                if on_complete is not None and choice.get("index", 0) == 0:
+                    content = choice["delta"].get("content")
+                    if content:
+                        reply.append(content)
+            if chunk.get("choices"):
+                last = chunk
             yield event(chunk)
     except ProxyError as error:
         yield event(error.body())
         return
+    if last is not None and 0 not in finished:
+        yield event(_finish(last))
     yield DONE
     if on_complete is not None:
         on_complete("".join(reply))
+
+
+def _finish(last: dict[str, Any]) -> dict[str, Any]:
+    """The closing chunk an upstream left out: an empty delta with finish_reason "stop"."""
+    head = {k: last[k] for k in ("id", "object", "created", "model", "system_fingerprint") if k in last}
+    return {**head, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}]}

@@ -22,7 +22,7 @@ from litellm.types.router import RetryPolicy
 from memory_core.llm import LLMConfig
 from proxy.config import ModelConfig, RouterConfig
 from proxy.errors import ModelNotConfigured, ModelNotFound
-from proxy.upstream.failures import upstream_error
+from proxy.upstream.failures import ended_without_finish, upstream_error
 from proxy.upstream.readiness import ModelStatus, model_status
 from proxy.upstream.shapes import openai_chunk, openai_completion
 
@@ -160,6 +160,8 @@ async def _chunks(stream: Any) -> AsyncIterator[dict[str, Any]]:
         async for chunk in stream:
             yield openai_chunk(chunk.model_dump())
     except Exception as exc:
+        if ended_without_finish(exc):
+            return  # a complete answer without its last chunk: proxy.sse finishes it
         raise upstream_error(exc) from exc
     finally:
         await _close(stream)

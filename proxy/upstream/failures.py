@@ -81,3 +81,21 @@ def _clean_message(exc: BaseException) -> str:
     if "Exception - " in message:
         message = message.split("Exception - ", 1)[1]
     return message.strip() or type(exc).__name__
+
+
+def ended_without_finish(exc: BaseException) -> bool:
+    """Whether a stream failed only because the upstream closed it cleanly before sending
+    a ``finish_reason``, as opposed to a connection cut mid-answer. litellm reports that
+    case as a connection error with its own wording, which is what this recognises (a
+    test fails if that wording changes: tests/proxy/test_proxy_streaming.py)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if _CLEAN_EOF in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+_CLEAN_EOF = "Stream ended before a finish_reason was received"

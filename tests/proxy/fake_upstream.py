@@ -9,6 +9,8 @@ requested model name, so it works the same in-process and as a separate process:
     fail-<status>        answer with an OpenAI-shaped error of that status
                          (429 carries ``Retry-After: 7``)
     stream-break         streaming: send two chunks, then drop the connection
+    stream-cut           streaming: send every content chunk, then close cleanly without
+                         a finish_reason and without [DONE]
 
 ``FakeUpstream(latency_ms=..., chunks=..., chunk_delay_ms=...)`` sets the defaults;
 ``requests`` records every body received (``record=False`` for benchmarks).
@@ -91,7 +93,8 @@ class FakeUpstream:
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return StreamingResponse(
-                self._stream(completion_id, model, reply, include_usage, "stream-break" in model),
+                self._stream(completion_id, model, reply, include_usage, "stream-break" in model,
+                             "stream-cut" in model),
                 media_type="text/event-stream",
             )
         return JSONResponse(
@@ -118,7 +121,8 @@ class FakeUpstream:
         completion = len(reply) // 4 + 1
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
-    async def _stream(self, completion_id: str, model: str, reply: str, include_usage: bool, breaks: bool):
+    async def _stream(self, completion_id: str, model: str, reply: str, include_usage: bool, breaks: bool,
+                      cut: bool = False):
         created = int(time.time())
         n = max(1, self.chunks)
         step = max(1, -(-len(reply) // n))
@@ -148,6 +152,8 @@ class FakeUpstream:
         except (asyncio.CancelledError, GeneratorExit):
             self.streams_cancelled += 1
             raise
+        if cut:
+            return
         yield chunk({}, "stop")
         if include_usage:
             usage = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,

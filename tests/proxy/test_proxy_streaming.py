@@ -126,3 +126,23 @@ def test_a_client_disconnecting_mid_stream_cancels_upstream_and_writes_nothing(u
         assert proxy.memory.adds == []
     finally:
         upstream.chunk_delay_ms = 0
+
+
+def test_a_stream_the_upstream_closes_without_finishing_is_completed_and_remembered(proxy):
+    with httpx.stream("POST", f"{proxy.url}/v1/chat/completions",
+                      json={"model": "stream-cut", "messages": USER, "stream": True, "user": "u1"}) as response:
+        events = sse_events(response.read().decode())
+
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert chunks[-1]["choices"] == [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}]
+    assert sum(1 for c in chunks for ch in c["choices"] if ch["finish_reason"]) == 1
+    text = "".join(ch["delta"].get("content") or "" for c in chunks for ch in c["choices"])
+    assert text == "echo: hello there friend"
+    [add] = proxy.wait_for_adds(1)
+    assert add["messages"][-1] == {"role": "assistant", "content": "echo: hello there friend"}
+
+
+def test_the_sdk_reads_a_completed_stream_as_a_normal_one(proxy):
+    chunks = list(proxy.openai().chat.completions.create(model="stream-cut", messages=USER, stream=True))
+    assert chunks[-1].choices[0].finish_reason == "stop"

@@ -63,7 +63,7 @@ class ModelConfig(_Section):
     model: str = Field(..., min_length=1, description="litellm model string, e.g. openai/gpt-4o-mini")
     api_base: str | None = None
     api_key: SecretStr | None = None
-    timeout: float = Field(120.0, gt=0, description="Seconds for one upstream attempt.")
+    timeout: float = Field(120.0, gt=0, description="Seconds for a request, retries and their waits included.")
     params: dict[str, Any] = Field(default_factory=dict, description="Other litellm_params (api_version, rpm ...).")
 
 

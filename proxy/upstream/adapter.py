@@ -11,8 +11,10 @@ OpenAI-shaped dicts (:mod:`proxy.upstream.shapes`) and exceptions into
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any, AsyncIterator
+import time
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import anyio
 import openai.resources  # noqa: F401  - imported lazily by the first call otherwise (~0.7 s on it)
@@ -21,7 +23,7 @@ from litellm.types.router import RetryPolicy
 
 from memory_core.llm import LLMConfig
 from proxy.config import ModelConfig, RouterConfig
-from proxy.errors import ModelNotConfigured, ModelNotFound
+from proxy.errors import ModelNotConfigured, ModelNotFound, UpstreamError
 from proxy.upstream.failures import ended_without_finish, upstream_error
 from proxy.upstream.readiness import ModelStatus, model_status
 from proxy.upstream.shapes import openai_chunk, openai_completion
@@ -36,17 +38,32 @@ _CALL_OPTIONS = {"_skip_mcp_handler": True}
 # The memory LLM's deployment when it is not one of the chat models (never listed).
 MEMORY_DEPLOYMENT = "memproxy-memory-llm"
 
+# Answers worth another try (chat requests are retried by Upstream._call).
+_RETRIED = frozenset({408, 429, 500, 502, 503, 504})
+
 # Errors no retry can fix: answered at once (a wrong key, a bad request, a refusal).
 _NO_RETRY = dict(AuthenticationErrorRetries=0, BadRequestErrorRetries=0, ContentPolicyViolationErrorRetries=0)
 
 
 class Upstream:
-    """Chat completions by model name, through litellm, and the memory LLM."""
+    """Chat completions by model name, through litellm, and the memory LLM.
+
+    A chat request has one deadline, its model's ``timeout``: retries (of 408, 429 and
+    5xx answers, at most ``router.num_retries``) and the waits between them fit inside
+    it, and an upstream ``Retry-After`` longer than what is left is answered to the
+    client at once, header included, instead of being slept through. The Router still
+    does fallbacks and cooldowns; the memory LLM, which runs in the background, gets
+    the Router's own retries."""
 
     def __init__(self, models: list[ModelConfig], settings: RouterConfig,
-                 memory_llm: LLMConfig | None = None) -> None:
+                 memory_llm: LLMConfig | None = None, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.names = [m.name for m in models]
         self._known = frozenset(self.names)
+        self._timeouts = {m.name: m.timeout for m in models}
+        self._retries = settings.num_retries
+        self._backoff = max(settings.retry_after, 0.5)
+        self._clock, self._sleep = clock, sleep
         self.status: dict[str, ModelStatus] = {m.name: model_status(m) for m in models}
         deployments = [_deployment(m) for m in models]
         self.memory_llm: RouterLLM | None = None
@@ -91,23 +108,37 @@ class Upstream:
 
     async def complete(self, params: dict[str, Any]) -> dict[str, Any]:
         """A non-streaming completion as OpenAI's JSON object."""
-        assert self.router is not None
-        try:
-            response = await self.router.acompletion(**params, **_CALL_OPTIONS)
-        except Exception as exc:
-            raise upstream_error(exc) from exc
+        response = await self._call(params)
         return openai_completion(response.model_dump())
 
     async def stream(self, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """Open a streaming completion. Errors before the first chunk raise here (so they
         can still get their HTTP status); the returned iterator yields OpenAI chunk dicts
         and raises :class:`UpstreamError` if the stream breaks later."""
+        return _chunks(await self._call({**params, "stream": True}))
+
+    async def _call(self, params: dict[str, Any]) -> Any:
+        """One request within its deadline: the Router's call, retried here."""
         assert self.router is not None
-        try:
-            stream = await self.router.acompletion(**params, **_CALL_OPTIONS, stream=True)
-        except Exception as exc:
-            raise upstream_error(exc) from exc
-        return _chunks(stream)
+        deadline = self._clock() + self._timeouts.get(params.get("model"), 120.0)
+        attempt = 0
+        while True:
+            left = deadline - self._clock()
+            try:
+                return await asyncio.wait_for(
+                    self.router.acompletion(**params, **_CALL_OPTIONS, num_retries=0, timeout=left), left)
+            except asyncio.TimeoutError:
+                raise UpstreamError("The model did not answer within its timeout.", status=504,
+                                    type="timeout") from None
+            except Exception as exc:
+                error = upstream_error(exc)
+            if attempt >= self._retries or error.status not in _RETRIED:
+                raise error
+            wait = _retry_after(error) or self._backoff * 2 ** attempt
+            if wait >= deadline - self._clock():
+                raise error  # with its Retry-After: the client decides whether to wait
+            await self._sleep(wait)
+            attempt += 1
 
     async def warm_up(self) -> None:
         """Run litellm's code paths once without the network (``mock_response``), so the
@@ -153,6 +184,14 @@ class RouterLLM:
         assert self._upstream.router is not None
         response = self._upstream.router.completion(**params, **_CALL_OPTIONS)
         return response.choices[0].message.content or ""
+
+
+def _retry_after(error: UpstreamError) -> float | None:
+    try:
+        seconds = float(error.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
 
 
 async def _chunks(stream: Any) -> AsyncIterator[dict[str, Any]]:

@@ -45,6 +45,8 @@ def _status(exc: BaseException) -> int:
         exc, litellm.APIConnectionError
     ):
         return 502  # the upstream could not be reached, or dropped the connection
+    if _INVALID_RESPONSE in str(exc):
+        return 502  # the upstream answered, but not with something usable (a 200 that is not JSON)
     try:
         status = int(getattr(exc, "status_code", 500))
     except (TypeError, ValueError):
@@ -98,4 +100,6 @@ def ended_without_finish(exc: BaseException) -> bool:
     return False
 
 
+# litellm's wording for the two upstream answers it cannot use; tests/proxy fails if it changes.
 _CLEAN_EOF = "Stream ended before a finish_reason was received"
+_INVALID_RESPONSE = "Empty or invalid response from LLM endpoint"

@@ -11,6 +11,7 @@ requested model name, so it works the same in-process and as a separate process:
     stream-break         streaming: send two chunks, then drop the connection
     stream-cut           streaming: send every content chunk, then close cleanly without
                          a finish_reason and without [DONE]
+    not-json             answer 200 with a body that is not JSON
 
 ``FakeUpstream(latency_ms=..., chunks=..., chunk_delay_ms=...)`` sets the defaults;
 ``requests`` records every body received (``record=False`` for benchmarks).
@@ -87,6 +88,8 @@ class FakeUpstream:
             await asyncio.sleep(latency / 1000)
         if m := _FAIL.search(model):
             return self._error(int(m.group(1)))
+        if "not-json" in model:
+            return Response("<html>upstream proxy page</html>", media_type="text/html")
         self._counter += 1
         reply = "echo: " + _last_user_text(body.get("messages") or [])
         completion_id = f"chatcmpl-fake{self._counter}"

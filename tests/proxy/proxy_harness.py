@@ -16,7 +16,7 @@ from live import LiveServer
 from proxy import ProxyConfig
 
 UPSTREAM_MODELS = ["echo", "fail-400", "fail-401", "fail-404", "fail-429", "fail-500", "fail-502",
-                   "fail-503", "fail-504", "stream-break", "stream-cut", "slow-3000"]
+                   "fail-503", "fail-504", "stream-break", "stream-cut", "not-json", "slow-3000"]
 
 
 def proxy_config(upstream_url: str, data_dir: Path, **sections: Any) -> ProxyConfig:

@@ -179,3 +179,9 @@ def test_a_stream_flag_that_is_not_a_boolean_is_a_400(proxy, stream):
     error = assert_openai_error(response, 400)
     assert error["param"] == "stream"
     assert proxy.upstream.requests == []
+
+
+def test_an_upstream_answer_that_is_not_json_is_a_502(proxy):
+    response = httpx.post(f"{proxy.url}/v1/chat/completions", json={"model": "not-json", "messages": USER})
+    error = assert_openai_error(response, 502)
+    assert "invalid response" in error["message"]

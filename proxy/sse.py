@@ -24,8 +24,8 @@ def event(data: dict[str, Any]) -> bytes:
 async def completion_events(
     chunks: AsyncIterator[dict[str, Any]], on_complete: Callable[[str], None] | None
 ) -> AsyncIterator[bytes]:
-    """Relay ``chunks``; call ``on_complete`` with the reply text only if the stream ended
-    normally (not on an upstream error, nor when the client went away)."""
+    """Relay ``chunks``; call ``on_complete`` with the reply text, before ``[DONE]``, only if
+    the stream ended normally (not on an upstream error, nor when the client went away)."""
     reply: list[str] = []
     last: dict[str, Any] | None = None
     finished: set[int] = set()
@@ -46,9 +46,9 @@ async def completion_events(
         return
     if last is not None and 0 not in finished:
         yield event(_finish(last))
-    yield DONE
-    if on_complete is not None:
+    if on_complete is not None:  # queued before [DONE]: an answered stream is never forgotten
         on_complete("".join(reply))
+    yield DONE
 
 
 def _finish(last: dict[str, Any]) -> dict[str, Any]:

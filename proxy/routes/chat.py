@@ -1,7 +1,8 @@
 """``POST /v1/chat/completions``: OpenAI's chat API, with the subject's memories.
 
 HTTP in (one JSON parse), recall (memory search -> one system message), litellm out,
-and, once the answer is complete, a queued memory write the response never waits for.
+and, once the answer is complete, a memory write committed to the durable queue before
+the answer's last byte is sent (the write itself happens later, in the background).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -58,12 +58,9 @@ async def completions(request: Request) -> Response:
         )
 
     completion = await services.upstream.complete(params)
-    return Response(
-        orjson.dumps(completion),
-        media_type="application/json",
-        headers=headers,
-        background=BackgroundTask(remember, _reply_text(completion)) if writes else None,
-    )
+    if writes:  # queued (committed) before the answer leaves: a crash after it loses nothing
+        remember(_reply_text(completion))
+    return Response(orjson.dumps(completion), media_type="application/json", headers=headers)
 
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:

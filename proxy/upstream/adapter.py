@@ -125,8 +125,9 @@ class Upstream:
         while True:
             left = deadline - self._clock()
             try:
-                return await asyncio.wait_for(
-                    self.router.acompletion(**params, **_CALL_OPTIONS, num_retries=0, timeout=left), left)
+                # The deadline is wait_for's; a per-call `timeout` would cost litellm a new
+                # HTTP client per request (it caches clients by their settings).
+                return await asyncio.wait_for(self.router.acompletion(**params, **_CALL_OPTIONS, num_retries=0), left)
             except asyncio.TimeoutError:
                 raise UpstreamError("The model did not answer within its timeout.", status=504,
                                     type="timeout") from None

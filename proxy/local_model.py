@@ -149,20 +149,15 @@ class LocalModel:
             "structured_output": "json_schema",
         }
 
-    def add_to(self, config: Any, *, memory_llm: bool = False) -> Any:
+    def add_to(self, config: Any) -> Any:
         """A copy of ``config`` (a ProxyConfig) with this model as an upstream, first in the
-        list so it is the page's default; with ``memory_llm``, also the memory LLM where
-        none is configured."""
+        list so it is the page's default. Chat only: the memory LLM stays as configured
+        (none: raw mode), because this model extracts facts too poorly."""
         from proxy.config import ModelConfig
 
         models = [ModelConfig.model_validate(self.model_entry()),
                   *(m for m in config.models if m.name != self.name)]
-        update: dict[str, Any] = {"models": models}
-        if memory_llm and config.memory.llm is None:
-            from memory_core.llm import LLMConfig
-
-            update["memory"] = config.memory.model_copy(update={"llm": LLMConfig.model_validate(self.llm_entry())})
-        return config.model_copy(update=update)
+        return config.model_copy(update={"models": models})
 
     def stop(self) -> None:
         """Stop serving and free the model (the server stops when its object is freed)."""

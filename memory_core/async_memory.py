@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from typing import Any
 
+from memory_core.errors import SearchTimeoutError
 from memory_core.memory import Memory
 
 
@@ -33,8 +35,21 @@ class AsyncMemory:
     async def add(self, messages: Any, **kwargs: Any) -> dict[str, Any]:
         return await self._run("add", messages, **kwargs)
 
-    async def search(self, query: str, **kwargs: Any) -> dict[str, Any]:
-        return await self._run("search", query, **kwargs)
+    async def search(self, query: str, *, timeout: float | None = None, **kwargs: Any) -> dict[str, Any]:
+        """:meth:`Memory.search`. A ``timeout`` counts from this call, so a search still
+        waiting for a worker thread when it runs out never starts, and one under way
+        stops at its next stage rather than keep the thread busy."""
+        if timeout is None:
+            return await self._run("search", query, **kwargs)
+        called = time.monotonic()
+
+        def in_thread() -> dict[str, Any]:
+            return self.sync.search(query, timeout=timeout - (time.monotonic() - called), **kwargs)
+
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(in_thread), timeout)
+        except asyncio.TimeoutError:
+            raise SearchTimeoutError("the search did not finish within its timeout") from None
 
     async def get(self, memory_id: str, **kwargs: Any) -> dict[str, Any] | None:
         return await self._run("get", memory_id, **kwargs)

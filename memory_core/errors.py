@@ -55,6 +55,13 @@ class EmbedderUnavailableError(MemoryCoreError):
     status = 503
 
 
+class SearchTimeoutError(MemoryCoreError, TimeoutError):
+    """A search with a ``timeout`` could not finish in time; it stopped at the next stage."""
+
+    code = "SEARCH_TIMEOUT"
+    status = 504
+
+
 class LLMError(MemoryCoreError):
     """The memory LLM failed or kept answering something that is not the JSON we asked for."""
 

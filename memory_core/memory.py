@@ -14,13 +14,14 @@ run_id. Adds to one scope are serialised, so racing adds of one fact store it on
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from memory_core.clock import Clock, SystemClock, epoch_us, iso
 from memory_core.config import MemoryConfig
 from memory_core.embedding import create_embedder
 from memory_core.embedding.base import Embedder
-from memory_core.errors import MemoryNotFoundError, ValidationError
+from memory_core.errors import MemoryNotFoundError, SearchTimeoutError, ValidationError
 from memory_core.extraction.inference import Inference
 from memory_core.history import HistoryStore
 from memory_core.items import new_ids, point_id, public_id, text_hash, to_item
@@ -323,6 +324,7 @@ class Memory:
         tags: list[str] | None = None,
         filters: dict[str, Any] | None = None,
         tenant: str | None = None,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         """Memories of one subject ranked by relevance (meaning and words: dense and
         BM25 matches fused, plus the neighbouring turns of strong hits), best first.
@@ -330,7 +332,11 @@ class Memory:
         results below ``threshold`` are dropped, so scores are not monotone in rank.
         ``filters`` matches metadata: a value for equality, ``{"in": [...]}``,
         ``{"ne": v}``, or ``{"gte"/"gt"/"lte"/"lt": x}`` (numbers or ISO dates);
-        ``tags`` must all be present."""
+        ``tags`` must all be present. With ``timeout`` (seconds), a search that cannot
+        finish in time raises :class:`SearchTimeoutError` at its next stage (before
+        embedding the query, before searching the store) instead of running on."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        _in_time(deadline)
         filters, ids = _split_filters(filters)
         scope = self._scope(tenant, user_id or ids.get("user_id"),
                             agent_id or ids.get("agent_id"), run_id or ids.get("run_id"))
@@ -339,6 +345,7 @@ class Memory:
         minimum = clean_threshold(threshold, self.config.search.threshold)
         flt = self._filter(scope, tags=clean_tags(tags), metadata=filters)
         query = QueryVectors(self._embedder.embed_queries([text])[0], sparse_query(text))
+        _in_time(deadline)
         # A few spare candidates refill what the threshold drops.
         wanted = limit if minimum <= 0 else limit + max(limit, 5)
         results = []
@@ -459,6 +466,11 @@ class Memory:
             # Another tenant's memory is indistinguishable from a missing one.
             raise MemoryNotFoundError(f"no memory with id {memory_id}")
         return found[0]
+
+
+def _in_time(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() >= deadline:
+        raise SearchTimeoutError("the search did not finish within its timeout")
 
 
 def _split_filters(filters: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from proxy.config import ProxyConfig
-from proxy.errors import EXCEPTION_HANDLERS
+from proxy.error_responses import EXCEPTION_HANDLERS, AnswerBugs
 from proxy.openapi import openapi_routes
 from proxy.routes import chat, health, models
 from proxy.routes.mem0 import mem0_routes
@@ -45,6 +46,7 @@ def create_app(config: ProxyConfig | None = None, *, memory: Any = None, upstrea
             *page_routes(),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[Middleware(AnswerBugs)],
         lifespan=services.lifespan,
     )
     app.state.services = services  # for tests and embedding; handlers use request.state

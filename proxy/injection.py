@@ -11,7 +11,6 @@ replaces them::
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
@@ -71,10 +70,8 @@ class Injector:
         if memory is None:
             return messages, Recall("skipped")  # still loading, or failed to load
         try:
-            found = await asyncio.wait_for(
-                memory.search(query, limit=controls.limit, threshold=controls.threshold, **subject.scope()),
-                self.config.timeout,
-            )
+            found = await memory.search(query, limit=controls.limit, threshold=controls.threshold,
+                                        timeout=self.config.timeout, **subject.scope())
         except Exception as exc:  # the chat is answered anyway; memory is an extra
             log.warning("memory search skipped for %s: %s: %s", subject.user_id, type(exc).__name__, exc)
             return messages, Recall("skipped")

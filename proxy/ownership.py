@@ -12,12 +12,12 @@ import fcntl
 import os
 from pathlib import Path
 
-from proxy.errors import ProxyError
+from proxy.errors import ApiError
 
 
-class DataDirInUse(ProxyError):
+class DataDirInUse(ApiError):
     status = 503
-    code = "data_dir_in_use"
+    code = "DATA_DIR_IN_USE"
 
 
 class DataDirLock:

@@ -11,7 +11,8 @@ from typing import Any, AsyncIterator, Callable
 
 import orjson
 
-from proxy.errors import ProxyError
+from proxy.error_responses import openai_body
+from proxy.errors import ApiError
 
 DONE = b"data: [DONE]\n\n"
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -41,8 +42,8 @@ async def completion_events(
             if chunk.get("choices"):
                 last = chunk
             yield event(chunk)
-    except ProxyError as error:
-        yield event(error.body())
+    except ApiError as error:
+        yield event(openai_body(error))
         return
     if last is not None and 0 not in finished:
         yield event(_finish(last))

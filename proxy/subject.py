@@ -21,7 +21,7 @@ from typing import Any, Mapping
 from memory_core.errors import MissingScopeError
 from memory_core.scope import clean_id
 from proxy.config import InjectionConfig, WriterConfig
-from proxy.errors import InvalidRequest
+from proxy.errors import InvalidRequest, InvalidUserId
 
 SCOPE_FIELDS = ("user_id", "agent_id", "run_id")
 _HEADER_OF = {"user_id": "x-memory-user-id", "agent_id": "x-memory-agent-id", "run_id": "x-memory-run-id"}
@@ -99,7 +99,7 @@ def _clean_id(value: Any, name: str) -> str | None:
     try:
         return clean_id(name, value)
     except MissingScopeError as exc:
-        raise InvalidRequest(f"`{name}`: {exc.message}", param=name, code="invalid_user_id") from None
+        raise InvalidUserId(f"`{name}`: {exc.message}", param=name) from None
 
 
 def _flag(value: Any, default: bool, name: str) -> bool:

@@ -24,7 +24,7 @@ from typing import Callable
 
 from starlette.requests import Request
 
-from proxy.api_errors import QuotaExceeded, RateLimited, Unauthorized
+from proxy.errors import QuotaExceeded, RateLimited, Unauthorized
 from proxy.auth.keys import ApiKey, KeyStore, current_month, looks_like_key
 from proxy.auth.ratelimit import RateLimiter
 

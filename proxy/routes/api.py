@@ -1,8 +1,9 @@
 """What every memory-API endpoint does around its handler, shared by ``/v1/memories``
 and the Mem0-compatible routes: authenticate the caller, find the memory store, read
-the JSON body within a size limit, and turn any error into the API family's body.
+the JSON body within a size limit, and answer errors in the API family's shape
+(:mod:`proxy.error_responses`).
 
-    endpoint = Endpoints(memory, auth, render=rest_error)
+    endpoint = Endpoints(memory, auth, shape=memory_api_error)
     Route("/v1/memories/{id}", endpoint(get_memory), methods=["GET"])
 
     async def get_memory(call: Call) -> Response:
@@ -12,17 +13,15 @@ the JSON body within a size limit, and turn any error into the API family's body
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from proxy.api_errors import ApiError, InvalidRequest, MemoryUnavailable, PayloadTooLarge, as_api_error
 from proxy.auth import Authenticator, Principal
-
-log = logging.getLogger("proxy.api")
+from proxy.error_responses import Shape, shaped, use_shape
+from proxy.errors import InvalidRequest, MemoryUnavailable, PayloadTooLarge
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -57,11 +56,11 @@ class Endpoints:
     """Wraps handlers into Starlette endpoints for one API family."""
 
     def __init__(self, memory: MemorySource, auth: Authenticator, *,
-                 render: Callable[[ApiError], Response],
+                 shape: Shape,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self._memory = memory
         self._auth = auth
-        self._render = render
+        self._shape = shape
         self._max_body = max_body_bytes
 
     def memory(self) -> Any:
@@ -75,20 +74,14 @@ class Endpoints:
     def __call__(self, handler: Handler, *, metered: bool = True,
                  needs_memory: bool = True) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            try:
-                principal = await self._auth.principal(request, metered=metered)
-                memory = self.memory() if needs_memory else None
-                return await handler(Call(request, principal, memory, self._max_body))
-            except Exception as exc:  # noqa: BLE001 - every error becomes this family's body
-                error = as_api_error(exc)
-                if error is None:
-                    log.exception("unexpected error on %s %s", request.method, request.url.path)
-                    error = ApiError("internal error in memproxy; see the server log")
-                return self._render(error)
+            use_shape(request, self._shape)
+            principal = await self._auth.principal(request, metered=metered)
+            memory = self.memory() if needs_memory else None
+            return await handler(Call(request, principal, memory, self._max_body))
 
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__
-        return endpoint
+        return shaped(self._shape, endpoint)
 
 
 async def read_json(request: Request, limit: int, *, required: bool = True) -> Any:

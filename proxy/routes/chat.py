@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from proxy import sse
-from proxy.errors import BodyTooLarge, InvalidRequest
+from proxy.errors import InvalidRequest, PayloadTooLarge
 from proxy.services import Services
 from proxy.subject import take_controls, take_subject
 
@@ -66,12 +66,12 @@ async def completions(request: Request) -> Response:
 async def read_json(request: Request, limit: int) -> dict[str, Any]:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(f"The request body is larger than this server's limit of {limit} bytes.")
+        raise PayloadTooLarge(f"The request body is larger than this server's limit of {limit} bytes.")
     raw = bytearray()
     async for piece in request.stream():
         raw += piece
         if len(raw) > limit:
-            raise BodyTooLarge(f"The request body is larger than this server's limit of {limit} bytes.")
+            raise PayloadTooLarge(f"The request body is larger than this server's limit of {limit} bytes.")
     if not raw:
         raise InvalidRequest("The request body is empty; send a JSON object with `model` and `messages`.")
     try:
@@ -86,12 +86,12 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
 def _validate(params: dict[str, Any], services: Services) -> str:
     model = params.get("model")
     if model is None:
-        raise InvalidRequest("Missing required parameter: `model`.", param="model", code="missing_required_parameter")
+        raise InvalidRequest("Missing required parameter: `model`.", param="model", code="MISSING_REQUIRED_PARAMETER")
     if not isinstance(model, str):
         raise InvalidRequest("`model` must be a string.", param="model")
     messages = params.get("messages")
     if messages is None:
-        raise InvalidRequest("Missing required parameter: `messages`.", param="messages", code="missing_required_parameter")
+        raise InvalidRequest("Missing required parameter: `messages`.", param="messages", code="MISSING_REQUIRED_PARAMETER")
     if not isinstance(messages, list) or not messages:
         raise InvalidRequest("`messages` must be a non-empty array of message objects.", param="messages")
     for i, message in enumerate(messages):

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from proxy.api_errors import (
+from proxy.errors import (
     ApiError,
     ContentTooLong,
     InvalidRequest,
@@ -29,6 +29,7 @@ from proxy.api_errors import (
     Unauthorized,
 )
 from proxy.auth import Authenticator
+from proxy.error_responses import memory_api_error
 from proxy.openapi import ApiRoute, Operation
 from proxy.routes.api import DEFAULT_MAX_BODY_BYTES, Call, Endpoints, MemorySource, json_object
 from proxy.schemas.memories import (
@@ -53,11 +54,6 @@ from proxy.schemas.memories import (
 
 _ALWAYS = (Unauthorized, RateLimited, QuotaExceeded, MemoryUnavailable)
 _NEEDS_SUBJECT = "userId is required (or agentId / runId): memories always belong to a subject"
-
-
-def rest_error(error: ApiError) -> Response:
-    return JSONResponse({"error": {"code": error.code, "message": error.message}},
-                        status_code=error.status, headers=error.headers)
 
 
 def _answer(model: BaseModel, status: int = 200) -> Response:
@@ -167,7 +163,7 @@ def memory_routes(memory: MemorySource, auth: Authenticator, *,
                   max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> list[Route]:
     """The ``/v1/memories`` routes, serving ``memory`` (an AsyncMemory, or a function
     returning it, None while it loads) to the callers ``auth`` lets in."""
-    wrap = Endpoints(memory, auth, render=rest_error, max_body_bytes=max_body_bytes)
+    wrap = Endpoints(memory, auth, shape=memory_api_error, max_body_bytes=max_body_bytes)
     bad_body = (InvalidRequest, PayloadTooLarge)
     item_id = {"id": "The memory's id, mem_ + 32 hex digits."}
 

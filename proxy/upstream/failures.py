@@ -7,12 +7,13 @@ import httpx
 import litellm
 import openai
 
-from proxy.errors import ProxyError, UpstreamError, error_type_for
+from proxy.error_responses import openai_type
+from proxy.errors import ApiError, UpstreamError
 
 
-def upstream_error(exc: BaseException) -> ProxyError:
+def upstream_error(exc: BaseException) -> ApiError:
     """The upstream's failure as an OpenAI-shaped error with the upstream's status."""
-    if isinstance(exc, ProxyError):
+    if isinstance(exc, ApiError):
         return exc
     status = _status(exc)
     body = getattr(exc, "body", None)
@@ -30,7 +31,7 @@ def upstream_error(exc: BaseException) -> ProxyError:
     return UpstreamError(
         message,
         status=status,
-        type=kind or error_type_for(status),
+        type=kind or openai_type(status),
         code=str(code) if code is not None else None,
         param=param,
         headers=headers,

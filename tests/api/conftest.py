@@ -19,15 +19,18 @@ import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from proxy.auth import Authenticator, KeyStore
+from proxy.error_responses import EXCEPTION_HANDLERS, AnswerBugs
 from proxy.openapi import openapi_routes
 from proxy.routes.mem0 import mem0_routes
 from proxy.routes.memories import memory_routes
 
 
 def build_app(memory: Any, auth: Authenticator) -> Starlette:
-    return Starlette(routes=[*memory_routes(memory, auth), *mem0_routes(memory, auth), *openapi_routes()])
+    return Starlette(routes=[*memory_routes(memory, auth), *mem0_routes(memory, auth), *openapi_routes()],
+                     exception_handlers=EXCEPTION_HANDLERS, middleware=[Middleware(AnswerBugs)])
 
 
 class LiveServer:

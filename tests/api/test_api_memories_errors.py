@@ -4,6 +4,7 @@ a refused request changes nothing."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 
@@ -315,3 +316,54 @@ def test_a_lone_surrogate_is_a_400(api, user_id, body):
     raw = json.dumps({**body, "userId": user_id})  # ensure_ascii: the surrogate travels as \ud800
     response = api.post("/v1/memories", content=raw, headers={"Content-Type": "application/json"})
     error_of(response, 400, "VALIDATION_ERROR")
+
+
+# -- METHOD_NOT_ALLOWED: Allow names every method of the path, in the family's shape ----
+
+
+@pytest.mark.parametrize("method, path, allowed", [
+    ("PUT", "/v1/memories", {"GET", "HEAD", "POST", "DELETE"}),
+    ("POST", f"/v1/memories/{MISSING}", {"GET", "HEAD", "PATCH", "DELETE"}),
+    ("PUT", f"/v1/memories/{MISSING}/history", {"GET", "HEAD"}),
+])
+def test_a_wrong_method_is_a_405_whose_allow_header_lists_every_method_of_the_path(api, method, path, allowed):
+    response = api.request(method, path)
+    error_of(response, 405, "METHOD_NOT_ALLOWED")
+    assert set(response.headers["allow"].split(", ")) == allowed
+
+
+@pytest.mark.parametrize("method, path, allowed", [
+    ("PATCH", "/v1/memories/", {"GET", "HEAD", "POST", "DELETE"}),
+    ("POST", f"/v1/memories/{MISSING}/", {"GET", "HEAD", "PUT", "DELETE"}),
+    ("POST", "/v1/batch/", {"PUT", "DELETE"}),
+])
+def test_a_wrong_method_on_a_mem0_route_is_a_405_in_mem0s_shape(api, method, path, allowed):
+    response = api.request(method, path)
+    assert response.status_code == 405
+    assert response.json()["code"] == "METHOD_NOT_ALLOWED" and response.json()["detail"]
+    assert set(response.headers["allow"].split(", ")) == allowed
+
+
+# -- INTERNAL_ERROR: a bug is a 500 in the family's shape, its details stay in the log ----
+
+
+class _Broken:
+    """A memory store whose every call fails the way a bug would."""
+
+    def __getattr__(self, name):
+        async def fail(*args, **kwargs):
+            raise RuntimeError("secret internals of the bug")
+        return fail
+
+
+def test_a_bug_answers_500_in_each_familys_shape_without_its_details(key_store, alice):
+    from proxy.auth import Authenticator
+    from tests.api.conftest import LiveServer, build_app
+
+    with LiveServer(build_app(_Broken(), Authenticator(key_store, open_mode=False))) as server:
+        with httpx.Client(base_url=server.url, headers=alice.headers) as client:
+            rest = client.get("/v1/memories", params={"userId": "u1"})
+            mem0 = client.get("/v1/memories/", params={"user_id": "u1"})  # same connection, kept open
+    error_of(rest, 500, "INTERNAL_ERROR")
+    assert mem0.status_code == 500 and mem0.json()["code"] == "INTERNAL_ERROR"
+    assert "secret internals" not in rest.text + mem0.text

@@ -185,3 +185,9 @@ def test_an_upstream_answer_that_is_not_json_is_a_502(proxy):
     response = httpx.post(f"{proxy.url}/v1/chat/completions", json={"model": "not-json", "messages": USER})
     error = assert_openai_error(response, 502)
     assert "invalid response" in error["message"]
+
+
+def test_a_wrong_method_on_the_chat_route_is_a_405_in_openais_shape_with_allow(proxy):
+    response = httpx.get(f"{proxy.url}/v1/chat/completions")
+    error = assert_openai_error(response, 405)
+    assert error["code"] == "method_not_allowed" and response.headers["allow"] == "POST"

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from starlette.routing import Route
 
-from proxy.api_errors import (
+from proxy.errors import (
     ApiError,
     InvalidRequest,
     InvalidUserId,
@@ -27,10 +27,10 @@ from proxy.api_errors import (
     Unauthorized,
 )
 from proxy.auth import Authenticator
+from proxy.error_responses import mem0_error
 from proxy.openapi import ApiRoute, Operation
 from proxy.routes.api import DEFAULT_MAX_BODY_BYTES, Endpoints, MemorySource
 from proxy.routes.mem0 import entities, memories
-from proxy.routes.mem0.wire import mem0_error
 from proxy.schemas.mem0 import (
     Mem0Add,
     Mem0AddResult,
@@ -64,7 +64,7 @@ _UNSUPPORTED = [
 def mem0_routes(memory: MemorySource, auth: Authenticator, *,
                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> list[Route]:
     """Mem0's routes over ``memory`` (an AsyncMemory, or a function returning it)."""
-    wrap = Endpoints(memory, auth, render=mem0_error, max_body_bytes=max_body_bytes)
+    wrap = Endpoints(memory, auth, shape=mem0_error, max_body_bytes=max_body_bytes)
 
     def op(summary: str, response: type[BaseModel] | None, *errors: type[ApiError], **more: Any) -> Operation:
         return Operation(summary, response=response, errors=(*errors, *_ALWAYS), error_model=Mem0Error,

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from proxy.api_errors import InvalidRequest, NotSupported
+from proxy.errors import InvalidRequest, NotSupported
 from proxy.routes.api import Call
 
 ORG_ID = "memproxy"

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from proxy.api_errors import InvalidRequest, MemoryNotFound
+from proxy.errors import InvalidRequest, MemoryNotFound
 from proxy.routes.api import Call, json_object
 from proxy.routes.mem0.wire import ENTITY_KEYS, int_param, mem0_event, mem0_item, parse_filters_param, select
 from proxy.schemas.mem0 import MAX_TOP_K, Mem0Add, Mem0Batch, Mem0List, Mem0Search, Mem0Update

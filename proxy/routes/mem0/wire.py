@@ -1,4 +1,4 @@
-"""Mem0's wire conventions, translated once: ``{"detail"}`` errors, whose memories a
+"""Mem0's wire conventions, translated once: whose memories a
 call is about (top-level ids, a ``filters`` dict, or the 2.x query string's Python
 dict literal), and Mem0's memory item."""
 
@@ -9,23 +9,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from starlette.responses import JSONResponse, Response
-
-from proxy.api_errors import ApiError, InvalidRequest, InvalidUserId
+from proxy.errors import InvalidRequest, InvalidUserId
 
 ENTITY_KEYS = ("user_id", "agent_id", "run_id")
 _IGNORED_FILTERS = {"app_id"}
 _UNSUPPORTED_FILTERS = {"OR", "NOT", "categories", "created_at", "updated_at", "keywords", "memory_ids"}
 _MAX_FILTERS_PARAM = 4096
-
-# Mem0's SDK reads 413 as "memory quota exceeded", so a too-long text must be a 400 here.
-_STATUS_FOR_MEM0 = {"QUOTA_EXCEEDED": 413, "CONTENT_TOO_LONG": 400, "PAYLOAD_TOO_LARGE": 400}
-
-
-def mem0_error(error: ApiError) -> Response:
-    return JSONResponse({"detail": error.message, "code": error.code},
-                        status_code=_STATUS_FOR_MEM0.get(error.code, error.status), headers=error.headers)
-
 
 def mem0_item(item: Mapping[str, Any]) -> dict[str, Any]:
     """memory_core's item in Mem0's shape (the same keys, plus Mem0's ``categories``)."""

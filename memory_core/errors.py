@@ -69,6 +69,14 @@ class LLMError(MemoryCoreError):
     status = 502
 
 
+class UnreadableDataError(MemoryCoreError):
+    """Stored memories cannot be read back (written by an older version without today's
+    input checks). Reading them fails; deleting their subject still works."""
+
+    code = "UNREADABLE_DATA"
+    status = 500
+
+
 class StoreLockedError(MemoryCoreError):
     """Another process owns the embedded data directory."""
 

@@ -21,7 +21,7 @@ from memory_core.clock import Clock, SystemClock, epoch_us, iso
 from memory_core.config import MemoryConfig
 from memory_core.embedding import create_embedder
 from memory_core.embedding.base import Embedder
-from memory_core.errors import MemoryNotFoundError, SearchTimeoutError, ValidationError
+from memory_core.errors import MemoryNotFoundError, SearchTimeoutError, UnreadableDataError, ValidationError
 from memory_core.extraction.inference import Inference
 from memory_core.history import HistoryStore
 from memory_core.items import new_ids, point_id, public_id, text_hash, to_item
@@ -289,13 +289,18 @@ class Memory:
 
     def delete_all(self, *, user_id: str | None = None, agent_id: str | None = None,
                    run_id: str | None = None, tenant: str | None = None) -> dict[str, Any]:
-        """Delete every memory of one subject (a subject is required: never global)."""
+        """Delete every memory of one subject (a subject is required: never global).
+        Memories that cannot be read back are deleted too; their history records the
+        deletion without the text."""
         scope = self._scope(tenant, user_id, agent_id, run_id)
         flt = self._filter(scope)
         deleted = 0
         with self._locks.hold(scope.key):
             while True:
-                page = self._store.list(flt, 0, 500)
+                try:
+                    page = self._store.list(flt, 0, 500)
+                except UnreadableDataError:
+                    page = [StoredPoint(i, {}) for i in self._store.delete_where(flt)]
                 if not page:
                     break
                 batch = WriteBatch(scope, self._clock.now())

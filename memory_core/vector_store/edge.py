@@ -19,17 +19,19 @@ vacuums deleted points and merges segments (0.7 s for 50k points, 60% deleted).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import qdrant_edge as qe
 
-from memory_core.errors import DimensionMismatchError, MemoryCoreError, StoreLockedError, ValidationError
+from memory_core.errors import (DimensionMismatchError, MemoryCoreError, StoreLockedError, UnreadableDataError,
+                                 ValidationError)
 from memory_core.vector_store._common import check_page, named_vectors, point_id, point_ids, vector_list
 from memory_core.vector_store.base import (FUSED, PREFETCH, RRF_K, MemoryFilter, QueryVectors, SparseVector,
                                           StoredPoint, StoreLayoutError, Vectors, smooth)
@@ -38,6 +40,28 @@ from memory_core.vector_store.filters import to_edge_filter
 _BATCH = 512
 # Kept multi-tenant in case indexing is ever enabled; unused while indexing_threshold=0.
 _HNSW = dict(m=0, ef_construct=100, full_scan_threshold=10_000, payload_m=16)
+
+
+_Read = TypeVar("_Read", bound=Callable[..., Any])
+
+
+def _reads_payloads(method: _Read) -> _Read:
+    """Edge's failure to decode a stored payload, as :class:`UnreadableDataError`."""
+
+    @functools.wraps(method)
+    def reading(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except MemoryCoreError:
+            raise
+        except Exception as exc:
+            if "deserialize payload" not in str(exc):
+                raise
+            raise UnreadableDataError(
+                "some stored memories cannot be read back (stored by an older memproxy without today's input "
+                "checks); delete their subject's memories to recover") from exc
+
+    return reading  # type: ignore[return-value]
 
 
 def _payload_indexes() -> dict[str, Any]:
@@ -99,8 +123,12 @@ class EdgeVectorStore:
 
     def delete_where(self, flt: MemoryFilter) -> list[str]:
         # Collect first, then delete by id: the ids returned are exactly those deleted,
-        # even if matching points are added meanwhile.
+        # even if matching points are added meanwhile. The payloads are blanked first:
+        # Edge decodes a point's payload to delete it, and a payload it cannot decode
+        # (written by an older memproxy) would fail the delete and stop the shard's writes.
         ids = list(self._matching_ids(to_edge_filter(flt)))
+        for start in range(0, len(ids), _BATCH):
+            self._live.update(qe.UpdateOperation.overwrite_payload(ids[start : start + _BATCH], {}))
         self.delete(ids)
         return ids
 
@@ -109,6 +137,7 @@ class EdgeVectorStore:
 
     # -- reads ----------------------------------------------------------------------
 
+    @_reads_payloads
     def search(self, query: QueryVectors | np.ndarray, flt: MemoryFilter, limit: int) -> list[StoredPoint]:
         """Fused hybrid search when ``query`` has a sparse part, else nearest by cosine
         (see :class:`~memory_core.vector_store.base.VectorStore`)."""
@@ -155,6 +184,7 @@ class EdgeVectorStore:
                 p.score = h.score
         return [found[i] for i in ids if i in found]
 
+    @_reads_payloads
     def retrieve(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredPoint]:
         wanted = point_ids(ids)
         if not wanted:
@@ -163,6 +193,7 @@ class EdgeVectorStore:
         found = {str(r.id): _stored(r, with_vectors) for r in records}
         return [found[i] for i in wanted if i in found]
 
+    @_reads_payloads
     def list(self, flt: MemoryFilter, offset: int, limit: int) -> list[StoredPoint]:
         """Newest first. Qdrant cannot skip within an ordered scroll, so this reads
         ``offset + limit`` points and drops the first ``offset``: deep pages cost more."""

@@ -56,3 +56,27 @@ def test_filter_bounds_no_store_can_hold_are_refused(memory, bound):
 def test_filters_nested_past_the_limit_are_refused(memory):
     with pytest.raises(ValidationError, match="nested deeper"):
         memory.get_all(user_id="u", filters=nested(50))
+
+
+def test_a_subject_whose_stored_data_cannot_be_read_back_can_still_be_deleted(tmp_path, embedder):
+    """Data an older version wrote without these checks (here: metadata nested 130 deep,
+    put straight into the store) makes reads fail; deleting the subject still works."""
+    from memory_core import Memory
+    from memory_core.errors import UnreadableDataError
+    from memory_core.items import point_id
+    from memory_core.vector_store import VectorStoreConfig, open_vector_store
+
+    store = open_vector_store(VectorStoreConfig(), tmp_path, embedder.dims)
+    with Memory({"data_dir": str(tmp_path)}, embedder=embedder, vector_store=store) as memory:
+        poisoned = memory.add("I like tea", user_id="u", infer=False)["results"][0]["id"]
+        memory.add("I live in Lyon", user_id="u", infer=False)
+        memory.add("I like coffee", user_id="someone-else", infer=False)
+        [point] = store.retrieve([point_id(poisoned)], with_vectors=True)
+        store.upsert([(point.id, point.vector, {**point.payload, "metadata": nested(130)})])
+        with pytest.raises(UnreadableDataError, match="delete"):
+            memory.get_all(user_id="u")
+
+        assert memory.delete_all(user_id="u")["deleted"] == 2
+        assert memory.get_all(user_id="u")["total"] == 0
+        assert [h["event"] for h in memory.history(poisoned)] == ["ADD", "DELETE"]
+        assert memory.get_all(user_id="someone-else")["total"] == 1

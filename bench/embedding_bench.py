@@ -1,9 +1,9 @@
 """Embedding speed, memory and score calibration, on this machine.
 
-    python bench/embedding_bench.py                          # offline e5 (default)
-    python bench/embedding_bench.py --provider minilm-offline --threads 2
-    python bench/embedding_bench.py --build                  # also time a fresh build
-    python bench/embedding_bench.py --calibrate              # derive score constants
+    python -m bench.embedding_bench                          # offline e5 (default)
+    python -m bench.embedding_bench --provider minilm-offline --threads 2
+    python -m bench.embedding_bench --build                  # also time a fresh build
+    python -m bench.embedding_bench --calibrate              # derive score constants
 
 Prints load time, RSS after load, single-query latency p50/p95 (zh and en, short,
 after warm-up, every call a full embedding: there is no cache) and batch
@@ -24,9 +24,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from memory_core.embedding import EmbedderConfig, create_embedder  # noqa: E402
+from memory_core.embedding import EmbedderConfig, create_embedder
 
 QUERIES_ZH = ["我是谁？", "我喜欢什么运动？", "我住在哪里？", "我对什么过敏？", "我女儿几岁了？",
               "我周末一般做什么？", "我开什么车？", "我在学什么语言？"]

@@ -1,9 +1,9 @@
 """Benchmark of the memory engine (memory_core), printing figures as it goes.
 
-    python bench/memory_bench.py                       # everything that needs no data
-    python bench/memory_bench.py --locomo ../shared/data/locomo/locomo-dev.json \
+    python -m bench.memory_bench                       # everything that needs no data
+    python -m bench.memory_bench --locomo ../shared/data/locomo/locomo-dev.json \
                                  --madial ../shared/data/madial-zh
-    python bench/memory_bench.py --only embed,search --sizes 1000,10000
+    python -m bench.memory_bench --only embed,search --sizes 1000,10000
 
 Sections: query-embedding latency and batch throughput; add(infer=False)
 throughput; search p50/p95 at several store sizes spread over 1,000 users (query
@@ -23,11 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from memory_core import Memory  # noqa: E402
-from memory_core.embedding import create_embedder  # noqa: E402
-from memory_core.embedding.config import EmbedderConfig  # noqa: E402
+from memory_core import Memory
+from memory_core.embedding import create_embedder
+from memory_core.embedding.config import EmbedderConfig
 
 ZH = ["我是谁？", "我喜欢吃什么？", "周末有什么安排", "我的孩子叫什么名字", "推荐一些四川美食",
       "我住在哪里", "我对什么过敏", "明天的会议几点", "我的生日是哪天", "我最喜欢的电影"]

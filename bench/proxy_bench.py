@@ -1,9 +1,9 @@
 """What the proxy adds: latency over calling the upstream directly, and requests/s, next
 to LiteLLM's own proxy server measured in the same run, on the same machine.
 
-    python bench/proxy_bench.py                      # everything (~6 min)
-    python bench/proxy_bench.py --duration 5 --skip-litellm
-    python bench/proxy_bench.py --alt-python .venv-newest/bin/python   # + memproxy on the newest releases
+    python -m bench.proxy_bench                      # everything (~6 min)
+    python -m bench.proxy_bench --duration 5 --skip-litellm
+    python -m bench.proxy_bench --alt-python .venv-newest/bin/python   # + memproxy on the newest releases
 
 Every server is its own process: the fake OpenAI upstream (tests/proxy/fake_upstream.py,
 answering at once), memproxy (`python -m proxy serve`), LiteLLM's proxy (`litellm` from
@@ -122,7 +122,6 @@ def seed_memories(data_dir: Path, count: int) -> dict[str, float]:
     search itself is the same work either way."""
     import numpy as np
 
-    sys.path.insert(0, str(REPO))
     from memory_core import Memory
     from memory_core.embedding import create_embedder
     from memory_core.embedding.config import EmbedderConfig

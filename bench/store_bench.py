@@ -1,8 +1,8 @@
 """Benchmark of the vector stores alone (no embedder): random unit vectors.
 
-    python bench/store_bench.py                          # edge 1k/10k/100k, qdrant :memory: 1k/10k
-    python bench/store_bench.py --sizes 1000,10000 --backends edge
-    python bench/store_bench.py --no-optimize
+    python -m bench.store_bench                          # edge 1k/10k/100k, qdrant :memory: 1k/10k
+    python -m bench.store_bench --sizes 1000,10000 --backends edge
+    python -m bench.store_bench --no-optimize
 
 Each (backend, size) case runs in its own process so RSS figures do not mix. Points
 are spread round-robin over ``--users`` users of one tenant. Per case: upsert
@@ -28,9 +28,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from memory_core.vector_store import MemoryFilter, VectorStore  # noqa: E402
+from memory_core.vector_store import MemoryFilter, VectorStore
 
 TENANT = "bench"
 

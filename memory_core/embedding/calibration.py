@@ -6,7 +6,7 @@ threshold of 0.5 means "related" only after a per-model map. The map is piecewis
 linear through ``unrelated`` -> 0, ``threshold`` -> 0.5 and 1.0 -> 1.0, clipped to
 [0, 1]; it is monotone, so it never changes a ranking.
 
-How the constants were derived: ``python bench/embedding_bench.py --calibrate``
+How the constants were derived: ``python -m bench.embedding_bench --calibrate``
 embeds the labelled pairs in ``tests/embedding/calibration_pairs.py`` (14 zh and
 14 en question / memory pairs written for this; each question crossed with the
 other memories of its language gives 182 unrelated pairs per language) the way

@@ -1,8 +1,8 @@
 """The recommended retrieval method as a Qdrant Edge prototype: fidelity and latency.
 
-    python bench/research_edge.py --locomo /work/shared/data/locomo/locomo-dev.json \
+    python research/research_edge.py --locomo /work/shared/data/locomo/locomo-dev.json \
                                   --madial /work/shared/data/madial-zh      # fidelity
-    python bench/research_edge.py --latency [--points 100000 --users 1000]  # latency
+    python research/research_edge.py --latency [--points 100000 --users 1000]  # latency
 
 Layout per memory (one point):
 - dense ""    : e5("passage: " + text)                                  (as today)

@@ -1,4 +1,4 @@
-"""Embedding cache for the retrieval research (bench/retrieval_research.py).
+"""Embedding cache for the retrieval research (research/retrieval_research.py).
 
 Uses memproxy's own embedder (``create_embedder(EmbedderConfig())``) when it imports;
 otherwise builds the same e5-small q4 ONNX graph + tokenizer from

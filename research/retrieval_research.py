@@ -1,6 +1,6 @@
 """Retrieval research: lexical, dense, contextual and hybrid methods on LoCoMo + MADial-zh.
 
-    python bench/retrieval_research.py --locomo /work/shared/data/locomo/locomo-dev.json \
+    python research/retrieval_research.py --locomo /work/shared/data/locomo/locomo-dev.json \
                                        --madial /work/shared/data/madial-zh [--out table.md]
 
 Prints the tables of docs/retrieval.md (~10 s once the embeddings are cached; the first
@@ -10,9 +10,9 @@ prefetches and sparse prefetches (BM25 term weights on the document side as
 qdrant_edge.Bm25 makes them, query terms weight 1, Modifier.Idf with per-user or
 shard-wide IDF), each limited to ``PREFETCH`` candidates inside the user's filter,
 then fused as Qdrant's RRF / DBSF over the union of the candidates, then (optionally)
-the neighbour smoothing done client-side. bench/research_edge.py runs the
+the neighbour smoothing done client-side. research/research_edge.py runs the
 recommended method through a real EdgeShard and gets the same figures. Embeddings are
-cached in /tmp/retrieval_cache (bench/research_embed.py).
+cached in /tmp/retrieval_cache (research/research_embed.py).
 
 Protocol (see the data READMEs): LoCoMo one memory per turn "{speaker}: {text}", one
 user per conversation, a session's turns added in one add() call (so the neighbours

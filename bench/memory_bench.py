@@ -159,31 +159,55 @@ def bench_search(embedder, sizes: list[int], users: int = 1000, n_queries: int =
                 f"  (Memory.search, n={n_queries}; loaded in {load_s:.1f} s; RSS {rss_mb():.0f} MB)")
 
 
-def bench_quality(embedder, retrieval_set, ks=(5, 10)) -> dict[str, float]:
+def halves(rs):
+    """The set split by conversation (LoCoMo) or character (MADial): users in sorted
+    order, alternately into a tuning half and a check half. Settings are chosen on the
+    tuning half only; both are reported."""
+    from bench.retrieval_sets import RetrievalSet
+
+    users = sorted(rs.memories)
+    out = {}
+    for name, picked in (("tune", set(users[0::2])), ("check", set(users[1::2]))):
+        out[name] = RetrievalSet(f"{rs.name}", {u: rs.memories[u] for u in users if u in picked},
+                                 [q for q in rs.queries if q.user in picked], rs.session_of, rs.date_of)
+    return out
+
+
+def add_calls(rs, items, protocol: str) -> list[list[tuple[str, str]]]:
+    """How the memories of one user are added: ``session`` = one add() per conversation
+    session (at most 64 turns, as a batch import does); ``message`` = one add() per
+    message, as the proxy stores a chat while it happens."""
+    calls: list[list[tuple[str, str]]] = []
+    for key, text in items:
+        sess = rs.session_of.get(key)
+        if protocol == "session" and calls and sess is not None \
+                and rs.session_of.get(calls[-1][-1][0]) == sess and len(calls[-1]) < 64:
+            calls[-1].append((key, text))
+        else:
+            calls.append([(key, text)])
+    return calls
+
+
+def bench_quality(embedder, retrieval_set, protocol: str = "session", label: str = "",
+                  ks=(5, 10)) -> dict[str, float]:
     from bench.retrieval_sets import recall_at, session_any_at
 
     rs = retrieval_set
-    log(f"\n## Retrieval quality: {rs.name} ({len(rs.queries)} queries)")
+    log(f"\n## Retrieval quality: {rs.name} {label}, one add() per {protocol} "
+        f"({len(rs.memories)} users, {len(rs.queries)} queries)")
     with tempfile.TemporaryDirectory() as d, Memory({"data_dir": d}, embedder=embedder) as m:
         keys_of: dict[str, list[str]] = {}
         t0 = time.perf_counter()
         done = 0
         total = sum(len(v) for v in rs.memories.values())
         for user, items in rs.memories.items():
-            # One add() per conversation session (LoCoMo, with its date as timestamp=),
-            # at most 64 turns; a memory without a session (MADial) is its own add().
-            calls: list[list[tuple[str, str]]] = []
-            for key, text in items:
-                sess = rs.session_of.get(key)
-                if calls and sess is not None and rs.session_of.get(calls[-1][-1][0]) == sess \
-                        and len(calls[-1]) < 64:
-                    calls[-1].append((key, text))
-                else:
-                    calls.append([(key, text)])
-            for chunk in calls:
-                out = m.add([{"role": "user", "content": text} for _, text in chunk],
-                            user_id=user, infer=False,
-                            timestamp=rs.date_of.get(rs.session_of.get(chunk[0][0], "")))["results"]
+            for chunk in add_calls(rs, items, protocol):
+                session = rs.session_of.get(chunk[0][0])
+                # Conversation turns go in as messages (with the session's date); a memory
+                # with no conversation (MADial's events) as a plain text, a fact on its own.
+                content = ([{"role": "user", "content": text} for _, text in chunk] if session is not None
+                           else chunk[0][1])
+                out = m.add(content, user_id=user, infer=False, timestamp=rs.date_of.get(session or ""))["results"]
                 for (key, _), r in zip(chunk, out):
                     keys_of.setdefault(r["id"], []).append(key)
                 done += len(chunk)
@@ -219,6 +243,8 @@ def main() -> None:
     ap.add_argument("--embedder", default="e5-offline", help="embedder provider (e5-offline, minilm-offline)")
     ap.add_argument("--locomo", help="path to locomo-dev.json")
     ap.add_argument("--madial", help="folder with dev-memories.jsonl and dev-queries.jsonl")
+    ap.add_argument("--protocols", default="session,message",
+                    help="LoCoMo add protocols: session (one add() per session), message (one per message)")
     ap.add_argument("--idf", default="scope", choices=["scope", "collection"],
                     help="vector_store.idf for the search section")
     args = ap.parse_args()
@@ -238,11 +264,15 @@ def main() -> None:
         bench_search(embedder, [int(s) for s in args.sizes.split(",") if s])
     if args.locomo:
         from bench.retrieval_sets import load_locomo
-        bench_quality(embedder, load_locomo(args.locomo))
+        for label, part in halves(load_locomo(args.locomo)).items():
+            for protocol in args.protocols.split(","):
+                bench_quality(embedder, part, protocol, f"{label} half")
     if args.madial:
         from bench.retrieval_sets import load_madial
-        bench_quality(embedder, load_madial(args.madial))
-        bench_quality(embedder, load_madial(args.madial, last_turn_only=True))
+        for last_turn in (False, True):
+            for label, part in halves(load_madial(args.madial, last_turn_only=last_turn)).items():
+                bench_quality(embedder, part, "message",
+                              f"{label} half, query = {'last user turn' if last_turn else 'whole dialogue'}")
     log(f"\npeak RSS {rss_mb():.0f} MB")
 
 

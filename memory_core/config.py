@@ -42,6 +42,11 @@ class MemoryConfig(BaseModel):
         0.95, ge=0.0, le=1.0,
         description="Raw mode (no LLM): skip a message this similar to an existing memory.",
     )
+    turn_context_seconds: float = Field(
+        3600.0, ge=0.0,
+        description="A message stored as said takes the subject's previous stored turn as its context "
+                    "when that turn is this recent and has the same conversation timestamp (0: never).",
+    )
     history_path: Path | None = None  # default <data_dir>/history.sqlite3
 
     @classmethod

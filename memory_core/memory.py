@@ -100,15 +100,21 @@ class Memory:
         configured it stores the user's messages verbatim, skipping duplicates.
 
         Messages stored as they are keep their conversational context: each is also
-        indexed together with the previous message of the same call, and linked to
-        its neighbours, so a reply is found through the question it answers.
+        indexed together with the message before it, and linked to its neighbours, so a
+        reply is found through the question it answers. When ``messages`` is a list (a
+        conversation, not a single text), the first one's context is the subject's
+        latest stored turn, if it is recent (``turn_context_seconds``) and of the same
+        conversation (same ``timestamp``): messages added one at a time, as a chat
+        proxy does, are indexed as a batch is. A plain string is a fact on its own.
         ``timestamp`` (ISO 8601 date/datetime string, epoch seconds, or a datetime)
         says when the conversation happened: its date ("8 May 2023") becomes
         searchable keywords of these memories and is kept in the payload.
         """
         when = parse_timestamp(timestamp)
         date_text = date_words(when)
-        extra = {"timestamp": when.isoformat()} if when is not None else None
+        extra: dict[str, Any] = {"timestamp": when.isoformat()} if when is not None else {}
+        if not isinstance(messages, str):
+            extra["turn"] = True  # part of a conversation: may be the next message's context
         scope = self._scope(tenant, user_id, agent_id, run_id)
         msgs = normalize_messages(messages, self.config.max_content_chars)
         metadata = clean_metadata(metadata)
@@ -125,7 +131,8 @@ class Memory:
                 chosen = [m for m in msgs if m.role == "user"]
                 return {"results": self._add_verbatim(scope, chosen, metadata, tags, True,
                                                       date_text, extra)}
-            return {"results": self._add_inferred(scope, msgs, metadata, tags, date_text, extra)}
+            facts_extra = {k: v for k, v in extra.items() if k != "turn"}  # a fact is no turn
+            return {"results": self._add_inferred(scope, msgs, metadata, tags, date_text, facts_extra or None)}
 
     def _add_verbatim(self, scope: Scope, msgs: list[Message], metadata: dict[str, Any],
                       tags: list[str], skip_near: bool, date_text: str = "",
@@ -135,12 +142,17 @@ class Memory:
             log.info("no message to store as said for %s (raw mode keeps user messages only)", scope.key)
             return []
         texts = [m.text for m in msgs]
-        # Context of message i: message i-1 of this call (a skipped duplicate counts).
-        ctx_texts = [texts[0]] + [f"{texts[i - 1]}\n{texts[i]}" for i in range(1, len(texts))]
-        vectors = self._embedder.embed_documents(texts)
-        ctx_vectors = [vectors[0]]
-        if len(texts) > 1:
-            ctx_vectors += list(self._embedder.embed_documents(ctx_texts[1:]))
+        before = self._latest_turn(scope, extra.get("timestamp")) if extra and extra.get("turn") else None
+        # Context of message i: message i-1 (a skipped duplicate counts); of message 0,
+        # the latest stored turn of the same conversation.
+        previous = [before.payload.get("memory") if before else None, *texts[:-1]]
+        ctx_texts = [f"{p}\n{t}" if p else t for p, t in zip(previous, texts)]
+        in_context = [i for i, p in enumerate(previous) if p]
+        both = self._embedder.embed_documents(texts + [ctx_texts[i] for i in in_context])
+        vectors = both[:len(texts)]
+        ctx_vectors = list(vectors)
+        for i, vec in zip(in_context, both[len(texts):]):
+            ctx_vectors[i] = vec
         batch = WriteBatch(scope, self._clock.now())
         results: list[dict[str, Any]] = []
         created: list[dict[str, Any] | None] = []  # payload of message i's new point
@@ -153,17 +165,32 @@ class Memory:
                 created.append(None)
                 continue
             plain_sparse = sparse_document(with_date(date_text, texts[i]), AVG_LEN_PLAIN)
-            ctx_sparse = (plain_sparse if i == 0 else
-                          sparse_document(with_date(date_text, ctx_texts[i]), AVG_LEN_CTX))
+            ctx_sparse = (sparse_document(with_date(date_text, ctx_texts[i]), AVG_LEN_CTX) if previous[i]
+                          else plain_sparse)
             results.append(batch.add(msg.text, Vectors(vec, ctx_vectors[i], plain_sparse, ctx_sparse),
                                      msg.role, tags, metadata, extra))
             created.append(batch.upserts[-1][2])
         ids = {id(p): pid for pid, _, p in batch.upserts}
-        for before, after in zip(created, created[1:]):
-            if before is not None and after is not None:
-                before["next"], after["prev"] = ids[id(after)], ids[id(before)]
+        for first, then in zip(created, created[1:]):
+            if first is not None and then is not None:
+                first["next"], then["prev"] = ids[id(then)], ids[id(first)]
+        if before is not None and created[0] is not None:
+            created[0]["prev"] = before.id
         self._apply(batch)
+        if before is not None and created[0] is not None:
+            self._store.set_payload(before.id, {"next": ids[id(created[0])]})
         return results
+
+    def _latest_turn(self, scope: Scope, timestamp: str | None) -> StoredPoint | None:
+        """The scope's newest memory, if it is recent and of the same conversation."""
+        window = self.config.turn_context_seconds
+        if window <= 0:
+            return None
+        since = epoch_us(self._clock.now()) - int(window * 1_000_000)
+        latest = self._store.list(self._filter(scope, created_after=since), 0, 1)
+        if not latest or not latest[0].payload.get("turn") or latest[0].payload.get("timestamp") != timestamp:
+            return None
+        return latest[0]
 
     @staticmethod
     def _fact_vectors(text: str, vector: Any, date_text: str = "") -> Vectors:

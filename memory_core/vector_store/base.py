@@ -162,6 +162,10 @@ class VectorStore(Protocol):
     def count(self, flt: MemoryFilter) -> int:
         ...
 
+    def set_payload(self, point_id: str, fields: dict[str, Any]) -> None:
+        """Set ``fields`` in one point's payload, keeping the rest (and its vectors)."""
+        ...
+
     def delete(self, ids: Sequence[str]) -> None:
         ...
 

@@ -116,6 +116,9 @@ class EdgeVectorStore:
         for start in range(0, len(prepared), _BATCH):
             self._live.update(qe.UpdateOperation.upsert_points(prepared[start : start + _BATCH]))
 
+    def set_payload(self, point_id: str, fields: dict[str, Any]) -> None:
+        self._live.update(qe.UpdateOperation.set_payload(point_ids([point_id]), dict(fields)))
+
     def delete(self, ids: Sequence[str]) -> None:
         valid = point_ids(ids)
         for start in range(0, len(valid), _BATCH):

@@ -96,6 +96,10 @@ class QdrantServerStore:
             for start in range(0, len(structs), _BATCH):
                 self._client.upsert(self.collection, points=structs[start : start + _BATCH], wait=True)
 
+    def set_payload(self, point_id: str, fields: dict[str, Any]) -> None:
+        with self._guard:
+            self._client.set_payload(self.collection, payload=dict(fields), points=point_ids([point_id]), wait=True)
+
     def delete(self, ids: Sequence[str]) -> None:
         valid = point_ids(ids)
         with self._guard:

@@ -4,6 +4,8 @@ keywords through character bigrams, and the session date as keywords."""
 
 import pytest
 
+from memory_core.items import point_id
+
 from memory_core import ValidationError
 from memory_core.vector_store import MemoryFilter
 from memory_core.vector_store.sparse import cjk_bigrams, sparse_query
@@ -59,9 +61,35 @@ def test_an_answer_in_the_next_message_is_found_through_its_question(memory):
     ], user_id="u1", infer=False)["results"]
     top = ranked(memory, "Where did they move after college?", limit=3)
     assert "Lisbon. We still love it there." in top
-    # the turns are linked to their neighbours of the same add() call
+    # the turns are linked to their neighbours; the facts stored before (plain strings) are no turns
     first, second, third = (memory._store.retrieve([r["id"][4:]])[0].payload for r in out)
     assert "prev" not in first and second["prev"] and second["next"] and "next" not in third
+
+
+def test_messages_added_one_at_a_time_are_found_through_their_question_as_a_batch_is(memory):
+    # As a chat proxy stores them: one add() per message. Alone, "Lisbon, in the end."
+    # scores ~0.1 for this question; with the previous turn as its context, as in a batch.
+    for text in DISTRACTORS:
+        memory.add(text, user_id="u1", infer=False)
+    for role, text in [("user", "Which city did you move to after college?"),
+                       ("assistant", "Lisbon, in the end."),
+                       ("user", "Nice, the weather must be great.")]:
+        memory.add([{"role": role, "content": text}], user_id="u1", infer=False)
+    found = memory.search("Where did they move after college?", user_id="u1")["results"]  # default threshold
+    assert "Lisbon, in the end." in [r["memory"] for r in found]
+
+
+def test_a_message_of_another_conversation_does_not_take_the_last_one_as_context(memory):
+    def add(text, day):
+        memory_id = memory.add([{"role": "user", "content": text}], user_id="u1", infer=False,
+                               timestamp=day)["results"][0]["id"]
+        return point_id(memory_id), memory._store.retrieve([point_id(memory_id)])[0].payload
+
+    first, _ = add("Which city did you move to after college?", "2023-05-08")
+    later, later_payload = add("Lisbon.", "2023-06-20")
+    _, same_payload = add("It rained all day.", "2023-06-20")
+    assert "prev" not in later_payload and "next" not in memory._store.retrieve([first])[0].payload
+    assert same_payload["prev"] == later
 
 
 def test_a_chinese_keyword_matches_through_character_bigrams(memory):

@@ -188,6 +188,30 @@ def add_calls(rs, items, protocol: str) -> list[list[tuple[str, str]]]:
     return calls
 
 
+MEMORY_SETTINGS: dict = {}  # memory config of the quality runs (--turn-context-seconds)
+
+
+def store_set(m: Memory, rs, protocol: str) -> dict[str, list[str]]:
+    """Add every memory of ``rs`` to ``m``; return memory id -> the set's keys."""
+    keys_of: dict[str, list[str]] = {}
+    t0 = time.perf_counter()
+    done = 0
+    total = sum(len(v) for v in rs.memories.values())
+    for user, items in rs.memories.items():
+        for chunk in add_calls(rs, items, protocol):
+            session = rs.session_of.get(chunk[0][0])
+            # Conversation turns go in as messages (with the session's date); a memory
+            # with no conversation (MADial's events) as a plain text, a fact on its own.
+            content = ([{"role": "user", "content": text} for _, text in chunk] if session is not None
+                       else chunk[0][1])
+            out = m.add(content, user_id=user, infer=False, timestamp=rs.date_of.get(session or ""))["results"]
+            for (key, _), r in zip(chunk, out):
+                keys_of.setdefault(r["id"], []).append(key)
+            done += len(chunk)
+        log(f"  stored {done}/{total} memories ({time.perf_counter() - t0:.0f} s)")
+    return keys_of
+
+
 def bench_quality(embedder, retrieval_set, protocol: str = "session", label: str = "",
                   ks=(5, 10)) -> dict[str, float]:
     from bench.retrieval_sets import recall_at, session_any_at
@@ -195,23 +219,8 @@ def bench_quality(embedder, retrieval_set, protocol: str = "session", label: str
     rs = retrieval_set
     log(f"\n## Retrieval quality: {rs.name} {label}, one add() per {protocol} "
         f"({len(rs.memories)} users, {len(rs.queries)} queries)")
-    with tempfile.TemporaryDirectory() as d, Memory({"data_dir": d}, embedder=embedder) as m:
-        keys_of: dict[str, list[str]] = {}
-        t0 = time.perf_counter()
-        done = 0
-        total = sum(len(v) for v in rs.memories.values())
-        for user, items in rs.memories.items():
-            for chunk in add_calls(rs, items, protocol):
-                session = rs.session_of.get(chunk[0][0])
-                # Conversation turns go in as messages (with the session's date); a memory
-                # with no conversation (MADial's events) as a plain text, a fact on its own.
-                content = ([{"role": "user", "content": text} for _, text in chunk] if session is not None
-                           else chunk[0][1])
-                out = m.add(content, user_id=user, infer=False, timestamp=rs.date_of.get(session or ""))["results"]
-                for (key, _), r in zip(chunk, out):
-                    keys_of.setdefault(r["id"], []).append(key)
-                done += len(chunk)
-            log(f"  stored {done}/{total} memories ({time.perf_counter() - t0:.0f} s)")
+    with tempfile.TemporaryDirectory() as d, Memory({"data_dir": d, **MEMORY_SETTINGS}, embedder=embedder) as m:
+        keys_of = store_set(m, rs, protocol)
         sums: dict[str, list[float]] = {}
         by_cat: dict[int, list[float]] = {}
         for i, q in enumerate(rs.queries):
@@ -243,6 +252,8 @@ def main() -> None:
     ap.add_argument("--embedder", default="e5-offline", help="embedder provider (e5-offline, minilm-offline)")
     ap.add_argument("--locomo", help="path to locomo-dev.json")
     ap.add_argument("--madial", help="folder with dev-memories.jsonl and dev-queries.jsonl")
+    ap.add_argument("--turn-context-seconds", type=float,
+                    help="memory.turn_context_seconds for the quality runs (0: a message added alone has no context)")
     ap.add_argument("--protocols", default="session,message",
                     help="LoCoMo add protocols: session (one add() per session), message (one per message)")
     ap.add_argument("--idf", default="scope", choices=["scope", "collection"],
@@ -251,6 +262,8 @@ def main() -> None:
     global IDF
     IDF = args.idf
     sections = set(args.only.split(","))
+    if args.turn_context_seconds is not None:
+        MEMORY_SETTINGS["turn_context_seconds"] = args.turn_context_seconds
 
     t0 = time.perf_counter()
     embedder = create_embedder(EmbedderConfig(provider=args.embedder))

@@ -204,7 +204,8 @@ def store_set(m: Memory, rs, protocol: str) -> dict[str, list[str]]:
             # with no conversation (MADial's events) as a plain text, a fact on its own.
             content = ([{"role": "user", "content": text} for _, text in chunk] if session is not None
                        else chunk[0][1])
-            out = m.add(content, user_id=user, infer=False, timestamp=rs.date_of.get(session or ""))["results"]
+            out = m.add(content, user_id=user, infer=False, timestamp=rs.date_of.get(session or ""),
+                        continues=protocol == "message")["results"]
             for (key, _), r in zip(chunk, out):
                 keys_of.setdefault(r["id"], []).append(key)
             done += len(chunk)

@@ -92,6 +92,7 @@ class Memory:
         infer: bool = True,
         tenant: str | None = None,
         timestamp: Any = None,
+        continues: bool = False,
     ) -> dict[str, Any]:
         """Remember ``messages``; return ``{"results": [{id, memory, event}]}``.
 
@@ -101,11 +102,12 @@ class Memory:
 
         Messages stored as they are keep their conversational context: each is also
         indexed together with the message before it, and linked to its neighbours, so a
-        reply is found through the question it answers. When ``messages`` is a list (a
-        conversation, not a single text), the first one's context is the subject's
-        latest stored turn, if it is recent (``turn_context_seconds``) and of the same
-        conversation (same ``timestamp``): messages added one at a time, as a chat
-        proxy does, are indexed as a batch is. A plain string is a fact on its own.
+        reply is found through the question it answers. ``continues=True`` says the
+        messages continue the conversation stored before: the first one's context is
+        then the subject's latest stored turn, if it is recent (``turn_context_seconds``)
+        and of the same conversation (same ``timestamp``), so messages added one at a
+        time, as the chat proxy stores them, are indexed as one batch would be. A plain
+        string is a fact on its own: it is never another message's context.
         ``timestamp`` (ISO 8601 date/datetime string, epoch seconds, or a datetime)
         says when the conversation happened: its date ("8 May 2023") becomes
         searchable keywords of these memories and is kept in the payload.
@@ -115,6 +117,7 @@ class Memory:
         extra: dict[str, Any] = {"timestamp": when.isoformat()} if when is not None else {}
         if not isinstance(messages, str):
             extra["turn"] = True  # part of a conversation: may be the next message's context
+        follows = continues and bool(extra.get("turn"))
         scope = self._scope(tenant, user_id, agent_id, run_id)
         msgs = normalize_messages(messages, self.config.max_content_chars)
         metadata = clean_metadata(metadata)
@@ -126,23 +129,23 @@ class Memory:
             if not infer:
                 chosen = [m for m in msgs if m.role not in ("system", "developer")]
                 return {"results": self._add_verbatim(scope, chosen, metadata, tags, False,
-                                                      date_text, extra)}
+                                                      date_text, extra, follows)}
             if self._inference is None:
                 chosen = [m for m in msgs if m.role == "user"]
                 return {"results": self._add_verbatim(scope, chosen, metadata, tags, True,
-                                                      date_text, extra)}
+                                                      date_text, extra, follows)}
             facts_extra = {k: v for k, v in extra.items() if k != "turn"}  # a fact is no turn
             return {"results": self._add_inferred(scope, msgs, metadata, tags, date_text, facts_extra or None)}
 
     def _add_verbatim(self, scope: Scope, msgs: list[Message], metadata: dict[str, Any],
                       tags: list[str], skip_near: bool, date_text: str = "",
-                      extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+                      extra: dict[str, Any] | None = None, follows: bool = False) -> list[dict[str, Any]]:
         msgs = [m for m in msgs if m.text]
         if not msgs:
             log.info("no message to store as said for %s (raw mode keeps user messages only)", scope.key)
             return []
         texts = [m.text for m in msgs]
-        before = self._latest_turn(scope, extra.get("timestamp")) if extra and extra.get("turn") else None
+        before = self._latest_turn(scope, (extra or {}).get("timestamp")) if follows else None
         # Context of message i: message i-1 (a skipped duplicate counts); of message 0,
         # the latest stored turn of the same conversation.
         previous = [before.payload.get("memory") if before else None, *texts[:-1]]

@@ -128,6 +128,7 @@ class MemoryWriter:
                 tenant=payload.get("tenant"),
                 metadata=payload.get("metadata") or None,
                 infer=True,
+                continues=True,  # one exchange of a conversation stored one exchange at a time
             )
         except asyncio.CancelledError:
             raise

@@ -74,15 +74,22 @@ def test_messages_added_one_at_a_time_are_found_through_their_question_as_a_batc
     for role, text in [("user", "Which city did you move to after college?"),
                        ("assistant", "Lisbon, in the end."),
                        ("user", "Nice, the weather must be great.")]:
-        memory.add([{"role": role, "content": text}], user_id="u1", infer=False)
+        memory.add([{"role": role, "content": text}], user_id="u1", infer=False, continues=True)
     found = memory.search("Where did they move after college?", user_id="u1")["results"]  # default threshold
     assert "Lisbon, in the end." in [r["memory"] for r in found]
+
+
+def test_separate_adds_that_do_not_continue_a_conversation_are_unrelated(memory):
+    first = memory.add([{"role": "user", "content": "I have a golden retriever"}], user_id="u1", infer=False)
+    second = memory.add([{"role": "user", "content": "I have a broken bicycle"}], user_id="u1", infer=False)
+    ids = [point_id(r["results"][0]["id"]) for r in (first, second)]
+    assert all("prev" not in p.payload and "next" not in p.payload for p in memory._store.retrieve(ids))
 
 
 def test_a_message_of_another_conversation_does_not_take_the_last_one_as_context(memory):
     def add(text, day):
         memory_id = memory.add([{"role": "user", "content": text}], user_id="u1", infer=False,
-                               timestamp=day)["results"][0]["id"]
+                               timestamp=day, continues=True)["results"][0]["id"]
         return point_id(memory_id), memory._store.retrieve([point_id(memory_id)])[0].payload
 
     first, _ = add("Which city did you move to after college?", "2023-05-08")

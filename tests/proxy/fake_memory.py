@@ -39,7 +39,7 @@ class FakeMemory:
         return {"results": found[:limit]}
 
     async def add(self, messages: Any, *, tenant: str | None = None, metadata: Any = None,
-                  infer: bool = True, **scope: Any) -> dict[str, Any]:
+                  infer: bool = True, continues: bool = False, **scope: Any) -> dict[str, Any]:
         self.adds.append({"messages": messages, "tenant": tenant, "metadata": metadata, **scope})
         if self.add_delay:
             await asyncio.sleep(self.add_delay)

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from proxy.errors import ApiError
+from proxy.schemas.paths import PATH_PARAMETERS
 
 _REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::[a-z]+)?}")
@@ -44,6 +45,12 @@ class Operation:
     response_is_list: bool = False
     path_params: dict[str, str] = field(default_factory=dict)
     authenticated: bool = True
+    # Other success statuses than ``status``, and what each answers:
+    # ``status=201, also={200: (MemoryOut, MemoryEvents)}``.
+    also: Mapping[int, type[BaseModel] | tuple[type[BaseModel], ...]] = field(default_factory=dict)
+
+    def success_models(self) -> tuple[type[BaseModel], ...]:
+        return (*_models(self.response), *(m for answer in self.also.values() for m in _models(answer)))
 
 
 class ApiRoute(Route):
@@ -75,7 +82,7 @@ def build_openapi(routes: Iterable[BaseRoute], *, title: str, version: str) -> d
     for _, route in flat:
         op = getattr(route, "operation", None)
         if isinstance(op, Operation):
-            models += [m for m in (*_models(op.response), op.body, op.query, op.error_model) if m is not None]
+            models += [m for m in (*op.success_models(), op.body, op.query, op.error_model) if m is not None]
     unique = list(dict.fromkeys(models))
     refs, defs = models_json_schema(
         [(m, "serialization" if _is_response(m, flat) else "validation") for m in unique],
@@ -118,23 +125,27 @@ def _describe(op: Operation, path: str, ref: Callable[[type[BaseModel]], dict[st
     out: dict[str, Any] = {"summary": op.summary, "tags": [op.tag]}
     if op.description:
         out["description"] = op.description
-    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"},
+    params = [{"name": name, "in": "path", "required": True, "schema": _path_param_schema(name),
                "description": op.path_params.get(name, "")}
               for name in _PATH_PARAM.findall(path)]
     if op.query is not None:
         params += _query_params(op.query)
+        needed = _any_of_required(op.query)
+        if needed:
+            # OpenAPI cannot make one of several parameters required: say so, for people
+            # (the description) and for tools (the extension).
+            out["x-required-any-of"] = needed
+            out["description"] = " ".join(filter(None, (
+                out.get("description"), f"At least one of {', '.join(needed)} is required.")))
     if params:
         out["parameters"] = params
     if op.body is not None:
         out["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body)}}}
-    ok: dict[str, Any] = {"description": "OK" if op.status == 200 else "Created"}
-    if op.response is not None:
-        choices = [ref(m) for m in _models(op.response)]
-        schema = choices[0] if len(choices) == 1 else {"oneOf": choices}
-        if op.response_is_list:
-            schema = {"type": "array", "items": schema}
-        ok["content"] = {"application/json": {"schema": schema}}
-    responses: dict[str, Any] = {str(op.status): ok}
+    # An operation that answers 501 Not Implemented never succeeds: it has no success response.
+    never_succeeds = op.response is None and any(kind.status == 501 for kind in op.errors)
+    successes = {} if never_succeeds else {op.status: op.response, **op.also}
+    responses: dict[str, Any] = {str(status): _success(status, answer, op.response_is_list, ref)
+                                 for status, answer in sorted(successes.items())}
     for status, codes in _errors_by_status(op.errors).items():
         described: dict[str, Any] = {"description": ", ".join(codes)}
         if op.error_model is not None:
@@ -146,12 +157,56 @@ def _describe(op: Operation, path: str, ref: Callable[[type[BaseModel]], dict[st
     return out
 
 
+def _success(status: int, answer: Any, is_list: bool,
+             ref: Callable[[type[BaseModel]], dict[str, Any]]) -> dict[str, Any]:
+    described: dict[str, Any] = {"description": _REASONS.get(status, "OK")}
+    if answer is not None:
+        choices = [ref(m) for m in _models(answer)]
+        schema = choices[0] if len(choices) == 1 else {"oneOf": choices}
+        if is_list:
+            schema = {"type": "array", "items": schema}
+        described["content"] = {"application/json": {"schema": schema}}
+    return described
+
+
+_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content"}
+
+
+def _path_param_schema(name: str) -> dict[str, Any]:
+    """The schema of a path parameter, from its type in :data:`PATH_PARAMETERS` (text if unlisted)."""
+    return TypeAdapter(PATH_PARAMETERS.get(name, str)).json_schema()
+
+
 def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema(by_alias=True)
     required = set(schema.get("required", ()))
-    return [{"name": name, "in": "query", "required": name in required, "schema": prop,
-             **({"description": prop["description"]} if "description" in prop else {})}
-            for name, prop in schema.get("properties", {}).items()]
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = dict(prop)
+        description = prop.pop("description", None)
+        prop.pop("title", None)
+        if name not in required:
+            prop = _without_null(prop)
+        params.append({"name": name, "in": "query", "required": name in required, "schema": prop,
+                       **({"description": description} if description else {})})
+    return params
+
+
+def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """An optional query parameter's schema without pydantic's ``None`` branch: in a query
+    string a parameter is either absent or text, never null."""
+    choices = [c for c in prop.get("anyOf", ()) if c != {"type": "null"}]
+    if "anyOf" not in prop or len(choices) == len(prop["anyOf"]):
+        return prop
+    rest = {k: v for k, v in prop.items() if k != "anyOf" and not (k == "default" and v is None)}
+    return {**choices[0], **rest} if len(choices) == 1 else {**rest, "anyOf": choices}
+
+
+def _any_of_required(model: type[BaseModel]) -> list[str]:
+    """The names of a model-level ``anyOf`` of ``required`` alternatives
+    (:func:`proxy.schemas.rules.any_of_required`): at least one of them must be sent."""
+    alternatives = model.model_json_schema(by_alias=True).get("anyOf", ())
+    return [name for alt in alternatives for name in alt.get("required", ())]
 
 
 def _errors_by_status(errors: Sequence[type[ApiError]]) -> dict[int, list[str]]:
@@ -164,7 +219,7 @@ def _errors_by_status(errors: Sequence[type[ApiError]]) -> dict[int, list[str]]:
 def _is_response(model: type[BaseModel], flat: list[tuple[str, BaseRoute]]) -> bool:
     for _, route in flat:
         op = getattr(route, "operation", None)
-        if isinstance(op, Operation) and model in (*_models(op.response), op.error_model):
+        if isinstance(op, Operation) and model in (*op.success_models(), op.error_model):
             return True
     return False
 

@@ -175,8 +175,8 @@ def memory_routes(memory: MemorySource, auth: Authenticator, *,
             "Search memories by meaning", SearchResults, *bad_body, InvalidUserId, ContentTooLong,
             body=SearchMemories)),
         ApiRoute("/v1/memories", wrap(create_memory), methods=["POST"], operation=op(
-            "Add a memory (content), or extract memories from messages", (MemoryOut, MemoryEvents), *bad_body,
-            InvalidUserId, ContentTooLong, body=CreateMemory, status=201,
+            "Add a memory (content), or extract memories from messages", MemoryOut, *bad_body,
+            InvalidUserId, ContentTooLong, body=CreateMemory, status=201, also={200: (MemoryOut, MemoryEvents)},
             description="With `content`: answers 201 and the memory (200 and the existing memory when the same "
                         "text is already stored for this subject). With `messages`: answers 200 and the "
                         "events (`MemoryEvents`).")),

@@ -7,11 +7,25 @@ Field types are still checked, so a wrong type is a 400 with a ``detail``.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from proxy.schemas.rules import MEM0_SUBJECT_ID, MEMORY_ID, METADATA_KEY, NOT_BLANK, Matches, any_of_required
 
 MAX_TOP_K = 100
+
+# A user, agent or run id: what memory_core.scope.clean_id accepts, less Mem0's "*" wildcard.
+Mem0SubjectId = Annotated[str, Matches(
+    MEM0_SUBJECT_ID, "must be one id: 1-128 characters without control characters, not '*'")]
+# Text to remember or to search for; its length limit is the server's max_content_chars
+# (10,000 by default), checked by memory_core.
+Mem0Text = Annotated[str, Field(min_length=1), Matches(NOT_BLANK, "must not be only whitespace")]
+_METADATA_KEYS = {"propertyNames": {"pattern": METADATA_KEY}}
+_TEXT_LIMIT = "At most the server's max_content_chars (10,000 by default)."
+# What add() takes as messages, checked by memory_core (whose messages say best what is wrong).
+_MESSAGES = {"anyOf": [{"type": "string", "minLength": 1, "pattern": NOT_BLANK},
+                       {"type": "object"}, {"type": "array", "minItems": 1}]}
 
 
 class _Request(BaseModel):
@@ -19,9 +33,15 @@ class _Request(BaseModel):
 
 
 class _Subject(_Request):
-    user_id: str | None = None
-    agent_id: str | None = None
-    run_id: str | None = None
+    """A call about one subject: user_id, agent_id or run_id, at the top level or inside
+    ``filters`` (at least one is required; ``filters`` must then name it)."""
+
+    model_config = ConfigDict(json_schema_extra=any_of_required("user_id", "agent_id", "run_id", "filters",
+                                                                types={"filters": "object"}))
+
+    user_id: Mem0SubjectId | None = None
+    agent_id: Mem0SubjectId | None = None
+    run_id: Mem0SubjectId | None = None
     app_id: str | None = Field(None, description="Accepted and ignored: memproxy has no apps.")
     filters: dict[str, Any] | None = Field(
         None, description="Entity ids ({'user_id': 'alice'}, or {'AND': [{'user_id': 'alice'}, ...]}) "
@@ -29,13 +49,14 @@ class _Subject(_Request):
 
 
 class Mem0Add(_Subject):
-    messages: str | dict[str, Any] | list[Any]
-    metadata: dict[str, Any] | None = None
+    messages: Annotated[str | dict[str, Any] | list[Any], WithJsonSchema(_MESSAGES)] = Field(
+        ..., description="A text, one message ({role, content}) or a list of them. " + _TEXT_LIMIT)
+    metadata: dict[str, Any] | None = Field(None, json_schema_extra=_METADATA_KEYS)
     infer: bool = True
 
 
 class Mem0Search(_Subject):
-    query: str
+    query: Mem0Text = Field(..., description=_TEXT_LIMIT)
     top_k: int | None = Field(None, ge=1, description="Results wanted (2.x); at most 100 are returned.")
     limit: int | None = Field(None, ge=1, description="Results wanted (0.1.x, 1.x); at most 100 are returned.")
     threshold: float | None = Field(None, ge=0.0, le=1.0)
@@ -47,14 +68,15 @@ class Mem0List(_Subject):
 
 
 class Mem0Update(_Request):
-    text: str | None = None
-    metadata: dict[str, Any] | None = None
+    text: Mem0Text | None = Field(None, description="The new text (omitted: kept). " + _TEXT_LIMIT)
+    metadata: dict[str, Any] | None = Field(None, json_schema_extra=_METADATA_KEYS)
 
 
 class Mem0BatchItem(_Request):
-    memory_id: str
-    text: str | None = None
-    metadata: dict[str, Any] | None = None
+    memory_id: str = Field(..., json_schema_extra={"pattern": MEMORY_ID},
+                           description="A memory's id, mem_ + 32 hex digits (checked by memory_core).")
+    text: Mem0Text | None = Field(None, description=_TEXT_LIMIT)
+    metadata: dict[str, Any] | None = Field(None, json_schema_extra=_METADATA_KEYS)
 
 
 class Mem0Batch(_Request):
@@ -145,3 +167,4 @@ class Mem0Message(BaseModel):
 
 class Mem0Error(BaseModel):
     detail: str
+    code: str = Field(..., examples=["MEMORY_NOT_FOUND"])

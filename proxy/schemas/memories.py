@@ -7,16 +7,30 @@ Requests are strict (no ``"5"`` for 5) and reject unknown fields.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from proxy.schemas.rules import METADATA_KEY, NOT_BLANK, SUBJECT_ID, TAG, Matches, any_of_required
+
 MAX_CONTENT_CHARS = 10_000
 MAX_ID_CHARS = 128
 MAX_LIMIT = 100
+MAX_TAGS = 32
 
-_IdField = Field(None, min_length=1, max_length=MAX_ID_CHARS)
+# A user, agent or run id: what memory_core.scope.clean_id accepts.
+SubjectId = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS), Matches(
+    SUBJECT_ID, "must be 1-128 characters without control characters (surrounding whitespace is trimmed)")]
+# A memory's text or a query: not empty, not only whitespace, at most 10,000 characters.
+Text = Annotated[str, Field(min_length=1, max_length=MAX_CONTENT_CHARS),
+                 Matches(NOT_BLANK, "must not be only whitespace")]
+# A tag: what memory_core.validation.clean_tags accepts.
+Tag = Annotated[str, Matches(TAG, "must be 1-64 characters once surrounding whitespace is trimmed")]
+# Metadata keys are checked by memory_core (and its 16 KB limit); described here.
+_METADATA_KEYS = {"propertyNames": {"pattern": METADATA_KEY}}
+_SUBJECT = "userId, agentId or runId: at least one is required."
+_ANY_SUBJECT = any_of_required("userId", "agentId", "runId")
 
 
 class _Request(BaseModel):
@@ -50,53 +64,57 @@ class ChatMessage(BaseModel):
 class CreateMemory(_Request):
     """Store ``content`` as one memory as it is, or extract memories from ``messages``."""
 
-    content: str | None = Field(None, min_length=1, max_length=MAX_CONTENT_CHARS,
-                                description="The memory's text, stored verbatim (no inference).")
+    content: Text | None = Field(None, description="The memory's text, stored verbatim (no inference).")
     messages: list[ChatMessage] | None = Field(
         None, min_length=1, max_length=200,
         description="Instead of content: a conversation to extract facts from (ADD/UPDATE/DELETE/NONE events).",
     )
     infer: bool = Field(True, description="With messages: extract facts with the memory LLM (false: store as is).")
-    user_id: str = Field(..., min_length=1, max_length=MAX_ID_CHARS, description="Whose memory this is.")
-    agent_id: str | None = _IdField
-    run_id: str | None = _IdField
-    tags: list[str] | None = Field(None, max_length=32, description="Labels to filter by (at most 32).")
-    metadata: dict[str, Any] | None = Field(None, description="Free-form JSON object (at most 16 KB).")
+    user_id: SubjectId = Field(..., description="Whose memory this is.")
+    agent_id: SubjectId | None = None
+    run_id: SubjectId | None = None
+    tags: list[Tag] | None = Field(None, max_length=MAX_TAGS, description="Labels to filter by (at most 32).")
+    metadata: dict[str, Any] | None = Field(None, description="Free-form JSON object (at most 16 KB).",
+                                            json_schema_extra=_METADATA_KEYS)
 
 
 class SearchMemories(_Request):
-    query: str = Field(..., min_length=1, max_length=MAX_CONTENT_CHARS)
-    user_id: str | None = Field(None, min_length=1, max_length=MAX_ID_CHARS,
-                                description="userId, agentId or runId: at least one is required.")
-    agent_id: str | None = _IdField
-    run_id: str | None = _IdField
-    tags: list[str] | None = Field(None, max_length=32, description="Only memories with ALL of these tags.")
+    model_config = ConfigDict(json_schema_extra=_ANY_SUBJECT)
+
+    query: Text
+    user_id: SubjectId | None = Field(None, description=_SUBJECT)
+    agent_id: SubjectId | None = None
+    run_id: SubjectId | None = None
+    tags: list[Tag] | None = Field(None, max_length=MAX_TAGS, description="Only memories with ALL of these tags.")
     limit: int = Field(10, ge=1, le=MAX_LIMIT)
     threshold: float | None = Field(None, ge=0.0, le=1.0,
                                     description="Minimum score, 0-1 (default 0.5, the server's search.threshold).")
 
 
 class ListMemories(_Query):
-    user_id: str | None = Field(None, min_length=1, max_length=MAX_ID_CHARS,
-                                description="userId, agentId or runId: at least one is required.")
-    agent_id: str | None = _IdField
-    run_id: str | None = _IdField
+    model_config = ConfigDict(json_schema_extra=_ANY_SUBJECT)
+
+    user_id: SubjectId | None = Field(None, description=_SUBJECT)
+    agent_id: SubjectId | None = None
+    run_id: SubjectId | None = None
     tags: str | None = Field(None, max_length=4096, description="Comma-separated; a memory must have ALL of them.")
     page: int = Field(1, ge=1, le=1_000_000)
     limit: int = Field(20, ge=1, le=MAX_LIMIT)
 
 
 class DeleteMemories(_Query):
-    user_id: str | None = Field(None, min_length=1, max_length=MAX_ID_CHARS,
-                                description="userId, agentId or runId: at least one is required.")
-    agent_id: str | None = _IdField
-    run_id: str | None = _IdField
+    model_config = ConfigDict(json_schema_extra=_ANY_SUBJECT)
+
+    user_id: SubjectId | None = Field(None, description=_SUBJECT)
+    agent_id: SubjectId | None = None
+    run_id: SubjectId | None = None
 
 
 class UpdateMemory(_Request):
-    content: str | None = Field(None, min_length=1, max_length=MAX_CONTENT_CHARS)
-    tags: list[str] | None = Field(None, max_length=32, description="Replaces the tags.")
-    metadata: dict[str, Any] | None = Field(None, description="Replaces the metadata.")
+    content: Text | None = None
+    tags: list[Tag] | None = Field(None, max_length=MAX_TAGS, description="Replaces the tags.")
+    metadata: dict[str, Any] | None = Field(None, description="Replaces the metadata.",
+                                            json_schema_extra=_METADATA_KEYS)
 
 
 # -- responses ----------------------------------------------------------------------

@@ -44,7 +44,8 @@ def ref(name):
 def test_rest_routes_have_request_response_and_error_schemas(spec):
     create = spec["paths"]["/v1/memories"]["post"]
     assert json_schema(create["requestBody"]) == ref("CreateMemory")
-    assert json_schema(create["responses"]["201"])["oneOf"] == [ref("MemoryOut"), ref("MemoryEvents")]
+    assert json_schema(create["responses"]["201"]) == ref("MemoryOut")
+    assert json_schema(create["responses"]["200"])["oneOf"] == [ref("MemoryOut"), ref("MemoryEvents")]
     assert "CONTENT_TOO_LONG" in create["responses"]["413"]["description"]
     assert "INVALID_USER_ID" in create["responses"]["400"]["description"]
     assert json_schema(create["responses"]["401"]) == ref("ErrorBody")
@@ -74,3 +75,49 @@ def test_mem0_routes_are_described_with_their_trailing_slashes(spec):
     assert "/v1/ping/" in spec["paths"]
     assert spec["paths"]["/v3/memories/add/"]["post"]["tags"] == ["mem0"]
     assert json_schema(spec["paths"]["/v1/memories/search/"]["post"]["responses"]["200"])["type"] == "array"
+
+
+def test_path_parameters_say_which_values_can_name_something(spec):
+    memory_id = {"type": "string", "pattern": "^mem_[0-9a-f]{32}$"}
+    for path, method in [("/v1/memories/{id}", "get"), ("/v1/memories/{id}", "patch"),
+                         ("/v1/memories/{id}", "delete"), ("/v1/memories/{id}/history", "get"),
+                         ("/v1/memories/{memory_id}/", "get"), ("/v1/memories/{memory_id}/", "put"),
+                         ("/v1/memories/{memory_id}/", "delete"), ("/v1/memories/{memory_id}/history/", "get")]:
+        [param] = spec["paths"][path][method]["parameters"]
+        assert param["in"] == "path" and param["required"] is True
+        assert memory_id.items() <= param["schema"].items(), (path, method)
+    entity = {p["name"]: p["schema"] for p in
+              spec["paths"]["/v2/entities/{entity_type}/{entity_id}/"]["delete"]["parameters"]}
+    assert entity["entity_type"]["enum"] == ["user", "agent", "run"]
+    assert entity["entity_id"]["minLength"] == 1 and entity["entity_id"]["pattern"]
+
+
+def test_texts_the_server_refuses_when_blank_are_described_as_non_blank(spec):
+    schemas = spec["components"]["schemas"]
+    texts = [schemas["SearchMemories"]["properties"]["query"],
+             schemas["CreateMemory"]["properties"]["content"]["anyOf"][0],
+             schemas["UpdateMemory"]["properties"]["content"]["anyOf"][0],
+             schemas["Mem0Search"]["properties"]["query"]]
+    for text in texts:
+        assert text["minLength"] == 1 and text["pattern"].startswith("[^"), text
+    assert schemas["SearchMemories"]["properties"]["query"]["maxLength"] == 10_000
+
+
+def test_the_required_subject_is_described_for_bodies_and_query_strings(spec):
+    schemas = spec["components"]["schemas"]
+    alternatives = [alt["required"] for alt in schemas["SearchMemories"]["anyOf"]]
+    assert alternatives == [["userId"], ["agentId"], ["runId"]]
+    assert [alt["required"] for alt in schemas["Mem0Search"]["anyOf"]] == [
+        ["user_id"], ["agent_id"], ["run_id"], ["filters"]]
+    for method in ("get", "delete"):
+        operation = spec["paths"]["/v1/memories"][method]
+        assert operation["x-required-any-of"] == ["userId", "agentId", "runId"]
+        assert "At least one of userId, agentId, runId is required." in operation["description"]
+        assert not any(p["required"] for p in operation["parameters"])
+        assert all("null" not in str(p["schema"]) for p in operation["parameters"])  # absent, or text
+
+
+def test_unimplemented_mem0_features_document_no_success(spec):
+    feedback = spec["paths"]["/v1/feedback/"]["post"]["responses"]
+    assert "501" in feedback and not any(status.startswith("2") for status in feedback)
+    assert spec["components"]["schemas"]["Mem0Error"]["required"] == ["detail", "code"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from memory_core.errors import ContentTooLongError, ValidationError
 
-_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+_KEY = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 MAX_TAGS = 32
 MAX_TAG_CHARS = 64
 MAX_METADATA_BYTES = 16_384
@@ -98,7 +98,7 @@ def clean_metadata(metadata: Any) -> dict[str, Any]:
         raise ValidationError("metadata must be an object")
     check_json(metadata, "metadata")
     for key in metadata:
-        if not isinstance(key, str) or not _KEY.match(key):
+        if not isinstance(key, str) or not _KEY.fullmatch(key):
             raise ValidationError(
                 f"metadata key {str(key)[:40]!r} is invalid: use 1-64 letters, digits, _ or -"
             )

@@ -132,7 +132,7 @@ class AnswerBugs:
 def _routing_error(request: Request, exc: HTTPException) -> Response:
     where = f"{request.method} {request.url.path}"
     if exc.status_code == 404:
-        return openai_error(RouteNotFound(f"no route for {where}"))
+        return _shape_for_path(request.url.path)(RouteNotFound(f"no route for {where}"))
     methods: set[str] = set()
     shape: Shape = openai_error
     for route in request.scope["app"].routes:
@@ -143,6 +143,16 @@ def _routing_error(request: Request, exc: HTTPException) -> Response:
     allow = ", ".join(sorted(methods))
     return shape(MethodNotAllowed(f"{where} is not supported; this path allows {allow}",
                                   headers={"Allow": allow}))
+
+
+def _shape_for_path(path: str) -> Shape:
+    """The family of a path no route serves: Mem0's paths end with a slash, the memory
+    API's start with /v1/memories and do not; anything else is OpenAI's."""
+    if path.endswith("/") and path.startswith(("/v1/", "/v2/", "/v3/")):
+        return mem0_error
+    if path.startswith("/v1/memories"):
+        return memory_api_error
+    return openai_error
 
 
 EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Any]] = {

@@ -367,3 +367,9 @@ def test_a_bug_answers_500_in_each_familys_shape_without_its_details(key_store, 
     error_of(rest, 500, "INTERNAL_ERROR")
     assert mem0.status_code == 500 and mem0.json()["code"] == "INTERNAL_ERROR"
     assert "secret internals" not in rest.text + mem0.text
+
+
+def test_a_path_no_route_serves_is_a_404_in_the_shape_of_its_family(api):
+    error_of(api.get(f"/v1/memories/{MISSING}/history/extra"), 404, "NOT_FOUND")
+    mem0 = api.get("/v1/memories/a%2Fb/c/")
+    assert mem0.status_code == 404 and mem0.json()["code"] == "NOT_FOUND" and mem0.json()["detail"]

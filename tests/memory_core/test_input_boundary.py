@@ -80,3 +80,10 @@ def test_a_subject_whose_stored_data_cannot_be_read_back_can_still_be_deleted(tm
         assert memory.get_all(user_id="u")["total"] == 0
         assert [h["event"] for h in memory.history(poisoned)] == ["ADD", "DELETE"]
         assert memory.get_all(user_id="someone-else")["total"] == 1
+
+
+@pytest.mark.parametrize("key", ["city\n", "ci.ty", "", "x" * 65, "名字"])
+def test_a_metadata_key_outside_letters_digits_dash_and_underscore_is_refused(memory, key):
+    with pytest.raises(ValidationError):
+        memory.add("hello", user_id="u", metadata={key: 1}, infer=False)
+    assert memory.get_all(user_id="u")["total"] == 0

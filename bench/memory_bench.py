@@ -160,12 +160,15 @@ def bench_search(embedder, sizes: list[int], users: int = 1000, n_queries: int =
 
 
 def halves(rs):
-    """The set split by conversation (LoCoMo) or character (MADial): users in sorted
-    order, alternately into a tuning half and a check half. Settings are chosen on the
+    """The set split by conversation (LoCoMo) or character: users in sorted order,
+    alternately into a tuning half and a check half (a set of one user: its queries). Settings are chosen on the
     tuning half only; both are reported."""
     from bench.retrieval_sets import RetrievalSet
 
     users = sorted(rs.memories)
+    if len(users) < 2:  # MADial's dev split is one character: its queries alternate instead
+        return {name: RetrievalSet(rs.name, rs.memories, rs.queries[start::2], rs.session_of, rs.date_of)
+                for name, start in (("tune", 0), ("check", 1))}
     out = {}
     for name, picked in (("tune", set(users[0::2])), ("check", set(users[1::2]))):
         out[name] = RetrievalSet(f"{rs.name}", {u: rs.memories[u] for u in users if u in picked},

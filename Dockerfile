@@ -15,6 +15,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     LITELLM_LOCAL_MODEL_COST_MAP=True \
     HF_HUB_OFFLINE=1
 
+# glibc keeps freed memory in one arena per thread: two arenas took ~2/3 of the RSS
+# growth out of a long mixed load (bench/soak.py, docs/benchmarks.md#soak).
+ENV MALLOC_ARENA_MAX=2
+
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin memproxy
 
 WORKDIR /build

@@ -23,6 +23,7 @@ import functools
 import json
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +39,11 @@ from memory_core.vector_store.base import (FUSED, PREFETCH, RRF_K, MemoryFilter,
 from memory_core.vector_store.filters import to_edge_filter
 
 _BATCH = 512
+# Edge truncates its write-ahead log only when the shard is flushed, and nothing else
+# flushes it: unflushed, the WAL (on disk, and mapped into the process) keeps every point
+# ever written, ~4 KB each, and a restart replays all of it. A flush holds the GIL for
+# ~0.1-0.9 s on 2 cores, so it comes once per this many points written.
+FLUSH_EVERY = 2000
 # Kept multi-tenant in case indexing is ever enabled; unused while indexing_threshold=0.
 _HNSW = dict(m=0, ef_construct=100, full_scan_threshold=10_000, payload_m=16)
 
@@ -82,14 +88,15 @@ class EdgeVectorStore:
     """A :class:`~memory_core.vector_store.base.VectorStore` over ``qdrant_edge.EdgeShard``.
 
     Thread-safe: the engine is, and this wrapper keeps no mutable state besides the
-    shard handle. Example::
+    shard handle and the count of points written since the last flush. Example::
 
         store = EdgeVectorStore(Path("data/vectors"), dims=384)
         store.upsert([(memory_id, vector, payload)])
         hits = store.search(query_vector, MemoryFilter(tenant="t", user_id="alice"), limit=10)
     """
 
-    def __init__(self, path: Path | str, dims: int, *, search_threads: int | None = 1, scope_idf: bool = True) -> None:
+    def __init__(self, path: Path | str, dims: int, *, search_threads: int | None = 1, scope_idf: bool = True,
+                 flush_every: int = FLUSH_EVERY) -> None:
         """Open the shard at ``path``, creating it if the directory holds none.
 
         ``search_threads`` sizes Edge's search pool (None: one per CPU). One thread
@@ -100,6 +107,9 @@ class EdgeVectorStore:
 
         ``scope_idf``: the BM25 IDF of the hybrid search is computed over the searched
         scope's memories (True) or the whole shard (False: cheaper in large shards).
+
+        ``flush_every``: the shard is flushed (which truncates its WAL) once this many
+        points have been written (upserted, changed or deleted) since the last flush.
         """
         if isinstance(dims, bool) or not isinstance(dims, int) or dims <= 0:
             raise ValidationError(f"vector dims must be a positive integer, got {dims!r}")
@@ -107,6 +117,9 @@ class EdgeVectorStore:
         self.dims = dims
         self.scope_idf = scope_idf
         self._shard: qe.EdgeShard | None = _open_shard(self.path, dims, search_threads)
+        self._flush_every = flush_every
+        self._unflushed = 0  # points written since the last flush
+        self._unflushed_lock = threading.Lock()
         self._ensure_indexes()
 
     # -- writes ---------------------------------------------------------------------
@@ -115,14 +128,17 @@ class EdgeVectorStore:
         prepared = [qe.Point(point_id(pid), self._point_vectors(vec), dict(payload)) for pid, vec, payload in points]
         for start in range(0, len(prepared), _BATCH):
             self._live.update(qe.UpdateOperation.upsert_points(prepared[start : start + _BATCH]))
+        self._written(len(prepared))
 
     def set_payload(self, point_id: str, fields: dict[str, Any]) -> None:
         self._live.update(qe.UpdateOperation.set_payload(point_ids([point_id]), dict(fields)))
+        self._written(1)
 
     def delete(self, ids: Sequence[str]) -> None:
         valid = point_ids(ids)
         for start in range(0, len(valid), _BATCH):
             self._live.update(qe.UpdateOperation.delete_points(valid[start : start + _BATCH]))
+        self._written(len(valid))
 
     def delete_where(self, flt: MemoryFilter) -> list[str]:
         # Collect first, then delete by id: the ids returned are exactly those deleted,
@@ -257,6 +273,16 @@ class EdgeVectorStore:
         if shard is None:
             raise MemoryCoreError(f"the vector store at {self.path} is closed")
         return shard
+
+    def _written(self, points: int) -> None:
+        """Count ``points`` written; flush once ``flush_every`` are (see FLUSH_EVERY)."""
+        with self._unflushed_lock:
+            self._unflushed += points
+            due = self._unflushed >= self._flush_every
+            if due:
+                self._unflushed = 0
+        if due:
+            self._live.flush()
 
     def _point_vectors(self, value: Vectors | np.ndarray) -> dict[str, Any]:
         return named_vectors(value, self.dims, _sparse)

@@ -1,10 +1,13 @@
 """Configuration, the server-store adapter behind Memory, and store/embedder mismatch."""
 
+import uuid
+
 import numpy as np
 import pydantic
 import pytest
 
 from memory_core import DimensionMismatchError, Memory, MemoryConfig
+from memory_core.history import HistoryStore
 
 
 def test_config_from_a_yaml_files_memory_section(tmp_path):
@@ -52,3 +55,32 @@ def test_opening_a_store_built_for_another_vector_size_names_both_sizes(tmp_path
     with pytest.raises(DimensionMismatchError) as err:
         Memory({"data_dir": str(tmp_path)}, embedder=TinyEmbedder())
     assert "384" in str(err.value) and "8" in str(err.value)
+
+
+def test_recording_a_history_event_does_not_read_the_whole_history(tmp_path):
+    # Events are numbered MAX(seq) + 1. Without an index on seq that read every row, so
+    # every write got slower as the history grew (240 ms a write at 300k events).
+    history = HistoryStore(tmp_path / "history.sqlite3")
+
+    def events(n: int) -> list[dict]:
+        return [{"memory_id": uuid.uuid4().hex, "tenant": "t", "event": "ADD", "new_memory": "x",
+                 "created_at": "2026-01-01T00:00:00.000000Z"} for _ in range(n)]
+
+    def sqlite_steps_to_record_one() -> int:
+        steps = 0
+
+        def count() -> int:
+            nonlocal steps
+            steps += 1
+            return 0  # go on
+
+        history._conn.set_progress_handler(count, 10)  # called every 10 SQLite VM instructions
+        history.record(events(1))
+        history._conn.set_progress_handler(None, 0)
+        return steps
+
+    history.record(events(100))
+    with_100 = sqlite_steps_to_record_one()
+    history.record(events(5000))
+    assert sqlite_steps_to_record_one() <= with_100 + 5  # not ~50 times as many
+    history.close()

@@ -181,17 +181,26 @@ class Memory:
             created[0]["prev"] = before.id
         self._apply(batch)
         if before is not None and created[0] is not None:
-            self._store.set_payload(before.id, {"next": ids[id(created[0])]})
+            try:  # only a ranking aid: the memories are stored either way
+                self._store.set_payload(before.id, {"next": ids[id(created[0])]})
+            except Exception as exc:  # e.g. a concurrent delete_all of a wider scope removed it
+                log.warning("could not link memory %s to the next turn: %s", before.id, exc)
         return results
 
     def _latest_turn(self, scope: Scope, timestamp: str | None) -> StoredPoint | None:
-        """The scope's newest memory, if it is recent and of the same conversation."""
+        """The scope's newest memory, if it is a turn, recent, of the same conversation
+        (``timestamp``) and of exactly this scope: a filter's None matches any agent or
+        run, and (alice) must not continue (alice, run R)'s conversation."""
         window = self.config.turn_context_seconds
         if window <= 0:
             return None
         since = epoch_us(self._clock.now()) - int(window * 1_000_000)
         latest = self._store.list(self._filter(scope, created_after=since), 0, 1)
-        if not latest or not latest[0].payload.get("turn") or latest[0].payload.get("timestamp") != timestamp:
+        if not latest:
+            return None
+        payload = latest[0].payload
+        if (not payload.get("turn") or payload.get("timestamp") != timestamp
+                or self._scope_of(latest[0]) != scope):
             return None
         return latest[0]
 
@@ -320,8 +329,8 @@ class Memory:
     def delete_all(self, *, user_id: str | None = None, agent_id: str | None = None,
                    run_id: str | None = None, tenant: str | None = None) -> dict[str, Any]:
         """Delete every memory of one subject (a subject is required: never global).
-        Memories that cannot be read back are deleted too; their history records the
-        deletion without the text."""
+        If some cannot be read back (stored by an older version), all of them are still
+        deleted, and their history records the deletions without the texts."""
         scope = self._scope(tenant, user_id, agent_id, run_id)
         flt = self._filter(scope)
         deleted = 0

@@ -64,9 +64,11 @@ class WriteBatch:
         payload = dict(point.payload)
         old = payload.get("memory")
         payload.update(memory=text, hash=text_hash(text), updated_at=iso(self.now))
-        # A rewritten memory is no longer a turn of its add() call: no neighbours.
+        # A rewritten memory is no longer a turn of its conversation: no neighbours, and
+        # never the context of a later message.
         payload.pop("prev", None)
         payload.pop("next", None)
+        payload.pop("turn", None)
         if metadata is not None:
             payload["metadata"] = metadata
         if tags is not None:

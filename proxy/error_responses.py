@@ -27,7 +27,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from memory_core.errors import MemoryCoreError
-from proxy.errors import ApiError, MethodNotAllowed, RouteNotFound, as_api_error
+from proxy.errors import ApiError, MethodNotAllowed, RouteNotFound, UpstreamError, as_api_error
 
 log = logging.getLogger("proxy.errors")
 
@@ -58,8 +58,9 @@ def openai_type(status: int) -> str:
 
 
 def openai_body(error: ApiError) -> dict[str, Any]:
-    """OpenAI's error object; codes in lower case, as OpenAI writes them."""
-    code = error.code.lower() if error.code else None
+    """OpenAI's error object; memproxy's codes in lower case, as OpenAI writes them (an
+    upstream's own code is passed on as it came)."""
+    code = error.code if isinstance(error, UpstreamError) or not error.code else error.code.lower()
     return {"error": {"message": error.message, "type": error.type or openai_type(error.status),
                       "param": error.param, "code": code}}
 
@@ -140,7 +141,7 @@ def _routing_error(request: Request, exc: HTTPException) -> Response:
         if match is not Match.NONE and getattr(route, "methods", None):
             methods |= route.methods
             shape = getattr(getattr(route, "endpoint", None), "error_shape", shape)
-    allow = ", ".join(sorted(methods))
+    allow = ", ".join(sorted(methods)) or (exc.headers or {}).get("Allow", "")  # e.g. a Mount's own
     return shape(MethodNotAllowed(f"{where} is not supported; this path allows {allow}",
                                   headers={"Allow": allow}))
 

@@ -27,7 +27,7 @@ class ApiError(Exception):
     """An error the server answers with. Subclasses set the status and code; ``param``
     names the offending field and ``type`` is OpenAI's error type, where they matter."""
 
-    code = "INTERNAL_ERROR"
+    code: str | None = "INTERNAL_ERROR"
     status = 500
     type: str | None = None
 
@@ -107,9 +107,10 @@ class ModelNotConfigured(ApiError):
 
 
 class UpstreamError(ApiError):
-    """The upstream model failed; ``status``, ``code`` and ``Retry-After`` are the upstream's."""
+    """The upstream model failed; ``status``, ``code`` (None when it gave none) and
+    ``Retry-After`` are the upstream's."""
 
-    code = "UPSTREAM_ERROR"
+    code = None  # type: ignore[assignment]
     status = 502
     type = "upstream_error"
 

@@ -11,6 +11,7 @@ replaces them::
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
@@ -70,8 +71,12 @@ class Injector:
         if memory is None:
             return messages, Recall("skipped")  # still loading, or failed to load
         try:
-            found = await memory.search(query, limit=controls.limit, threshold=controls.threshold,
-                                        timeout=self.config.timeout, **subject.scope())
+            # The search stops itself at its timeout; wait_for is the backstop for one that cannot.
+            found = await asyncio.wait_for(
+                memory.search(query, limit=controls.limit, threshold=controls.threshold,
+                              timeout=self.config.timeout, **subject.scope()),
+                self.config.timeout + 1.0,
+            )
         except Exception as exc:  # the chat is answered anyway; memory is an extra
             log.warning("memory search skipped for %s: %s: %s", subject.user_id, type(exc).__name__, exc)
             return messages, Recall("skipped")

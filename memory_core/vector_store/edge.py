@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import re
 import threading
@@ -37,6 +38,8 @@ from memory_core.vector_store._common import check_page, named_vectors, point_id
 from memory_core.vector_store.base import (FUSED, PREFETCH, RRF_K, MemoryFilter, QueryVectors, SparseVector,
                                           StoredPoint, StoreLayoutError, Vectors, smooth)
 from memory_core.vector_store.filters import to_edge_filter
+
+log = logging.getLogger(__name__)
 
 _BATCH = 512
 # Edge truncates its write-ahead log only when the shard is flushed, and nothing else
@@ -146,8 +149,11 @@ class EdgeVectorStore:
         # Edge decodes a point's payload to delete it, and a payload it cannot decode
         # (written by an older memproxy) would fail the delete and stop the shard's writes.
         ids = list(self._matching_ids(to_edge_filter(flt)))
+        # What the filter matched on stays, so a delete interrupted here is found again.
+        kept = {k: v for k, v in (("tenant", flt.tenant), ("user_id", flt.user_id), ("agent_id", flt.agent_id),
+                                  ("run_id", flt.run_id)) if v is not None}
         for start in range(0, len(ids), _BATCH):
-            self._live.update(qe.UpdateOperation.overwrite_payload(ids[start : start + _BATCH], {}))
+            self._live.update(qe.UpdateOperation.overwrite_payload(ids[start : start + _BATCH], kept))
         self.delete(ids)
         return ids
 
@@ -282,7 +288,12 @@ class EdgeVectorStore:
             if due:
                 self._unflushed = 0
         if due:
-            self._live.flush()
+            try:
+                self._live.flush()
+            except Exception as exc:  # the write itself is done; the next write tries again
+                with self._unflushed_lock:
+                    self._unflushed += self._flush_every
+                log.warning("flushing the vector store at %s failed: %s", self.path, exc)
 
     def _point_vectors(self, value: Vectors | np.ndarray) -> dict[str, Any]:
         return named_vectors(value, self.dims, _sparse)

@@ -138,3 +138,22 @@ def test_the_threshold_filters_on_the_score_and_keeps_the_fused_order(memory):
     assert results and all(r["score"] >= 0.5 for r in results)
     assert results[0]["memory"] == "I am allergic to peanuts and shellfish"
     assert len(memory.search("anything at all", user_id="u1", limit=2, threshold=0.0)["results"]) == 2
+
+
+def test_a_conversation_continues_only_within_exactly_its_own_scope(memory):
+    def add(text, **scope):
+        memory_id = memory.add([{"role": "user", "content": text}], infer=False, continues=True,
+                               **scope)["results"][0]["id"]
+        return memory._store.retrieve([point_id(memory_id)])[0].payload
+
+    add("Which city did you move to after college?", user_id="u1", run_id="trip-chat")
+    assert "prev" not in add("Lisbon.", user_id="u1")  # (u1) does not continue (u1, run trip-chat)
+
+
+def test_an_edited_memory_is_no_longer_the_context_of_the_next_message(memory):
+    first = memory.add([{"role": "user", "content": "Which city did you move to?"}], user_id="u1",
+                       infer=False, continues=True)["results"][0]["id"]
+    memory.update(first, "I moved to Lisbon")
+    then = memory.add([{"role": "user", "content": "It rains a lot."}], user_id="u1", infer=False,
+                      continues=True)["results"][0]["id"]
+    assert "prev" not in memory._store.retrieve([point_id(then)])[0].payload

@@ -191,3 +191,8 @@ def test_a_wrong_method_on_the_chat_route_is_a_405_in_openais_shape_with_allow(p
     response = httpx.get(f"{proxy.url}/v1/chat/completions")
     error = assert_openai_error(response, 405)
     assert error["code"] == "method_not_allowed" and response.headers["allow"] == "POST"
+
+
+def test_a_wrong_method_on_a_static_file_is_a_405_naming_the_methods_it_has(proxy):
+    response = httpx.post(f"{proxy.url}/static/app.js")
+    assert response.status_code == 405 and set(response.headers["allow"].split(", ")) == {"GET", "HEAD"}

@@ -82,3 +82,27 @@ def llm_memory(tmp_path, embedder, fake_llm):
                embedder=embedder)
     yield m
     m.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """One real PostgreSQL 16 + pgvector for the session (tests/postgres_harness.py)."""
+    from postgres_harness import SKIP_REASON, start_server
+
+    try:
+        import pgserver  # noqa: F401
+    except ImportError:
+        pytest.skip(SKIP_REASON)
+    server = start_server(str(tmp_path_factory.mktemp("postgres")))
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> Iterator[str]:
+    """A database of this test's own on the session's server, dropped after it."""
+    from postgres_harness import drop_database, fresh_database
+
+    name, url = fresh_database(postgres_server)
+    yield url
+    drop_database(postgres_server, name)

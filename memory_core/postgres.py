@@ -1,0 +1,155 @@
+"""PostgreSQL, for state that several processes share (the shared-state mode).
+
+One small surface used by every PostgreSQL-backed part (memory_core's vector store
+and history, the proxy's write queue and keys):
+
+    pool = connect("postgresql://memproxy:secret@db:5432/memproxy")
+    migrate(pool, "history", ["CREATE TABLE history (...)", "ALTER TABLE history ADD ..."])
+    with pool.connection() as conn:
+        conn.execute("SELECT 1")
+
+Schemas are versioned per component in ``memproxy_migrations``: ``migrate`` applies the
+steps not yet applied, in order, each in its own transaction, under one advisory lock,
+so two replicas that start at the same moment apply each step exactly once. Steps are
+only ever appended: a released step is never edited.
+
+psycopg (3) is imported here only, when a pool is opened: the embedded mode never
+loads it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Sequence
+
+from memory_core.errors import MemoryCoreError
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
+log = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock key: every memproxy migration, of any component, takes it.
+_MIGRATION_LOCK = 0x6D656D70  # "memp"
+
+_LEDGER = """
+CREATE TABLE IF NOT EXISTS memproxy_migrations (
+    component  TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (component, version)
+)"""
+
+
+class DatabaseError(MemoryCoreError):
+    """The database cannot be reached or used; the message says what to check."""
+
+    code = "DATABASE_UNAVAILABLE"
+    status = 503
+
+
+def connect(url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 10.0,
+            vectors: bool = False) -> "ConnectionPool":
+    """An open pool of autocommit connections to ``url`` (a libpq URI or DSN).
+
+    ``vectors=True`` registers pgvector's types on every connection (needs the
+    ``vector`` extension, which :func:`ensure_vector_extension` creates). Raises
+    :class:`DatabaseError` when no connection can be made within ``timeout``.
+    """
+    try:
+        import psycopg
+        from psycopg_pool import ConnectionPool
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise DatabaseError(f"PostgreSQL needs psycopg: pip install 'psycopg[binary,pool]' ({exc})") from exc
+
+    def configure(conn: "psycopg.Connection") -> None:
+        conn.autocommit = True
+        if vectors:
+            from pgvector.psycopg import register_vector
+
+            register_vector(conn)
+
+    pool = ConnectionPool(url, min_size=min_size, max_size=max_size, timeout=timeout,
+                          configure=configure, open=False, name="memproxy")
+    try:
+        pool.open(wait=True, timeout=timeout)
+    except Exception as exc:
+        pool.close()
+        raise DatabaseError(
+            f"cannot connect to PostgreSQL at {redact(url)}: {exc}. "
+            "Check the database URL, that the server runs and that it accepts this user."
+        ) from exc
+    return pool
+
+
+def ensure_vector_extension(pool: "ConnectionPool") -> None:
+    """``CREATE EXTENSION vector`` (under the migration lock), or a clear error."""
+    with pool.connection() as conn:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            try:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            except Exception as exc:
+                raise DatabaseError(
+                    f"the pgvector extension is not available in this PostgreSQL ({exc}). "
+                    "Install pgvector on the server (managed services ship it), or have a "
+                    "superuser run CREATE EXTENSION vector once."
+                ) from exc
+
+
+def migrate(pool: "ConnectionPool", component: str, steps: Sequence[str]) -> int:
+    """Apply ``steps[v:]`` for ``component`` (``v`` = how many are already applied);
+    return how many were applied now. Idempotent and safe to run from several
+    processes at once."""
+    applied = 0
+    with pool.connection() as conn:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute(_LEDGER)
+        for version, step in enumerate(steps, start=1):
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                done = conn.execute(
+                    "SELECT 1 FROM memproxy_migrations WHERE component = %s AND version = %s",
+                    (component, version),
+                ).fetchone()
+                if done:
+                    continue
+                conn.execute(step)
+                conn.execute("INSERT INTO memproxy_migrations (component, version) VALUES (%s, %s)",
+                             (component, version))
+                applied += 1
+                log.info("database: %s schema step %d applied", component, version)
+    return applied
+
+
+def schema_version(pool: "ConnectionPool", component: str) -> int:
+    """How many of ``component``'s steps the database has (0 before the first start)."""
+    with pool.connection() as conn:
+        exists = conn.execute("SELECT to_regclass('memproxy_migrations')").fetchone()[0]
+        if exists is None:
+            return 0
+        row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM memproxy_migrations WHERE component = %s",
+                           (component,)).fetchone()
+        return int(row[0])
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+        parts = conninfo_to_dict(url)
+    except Exception:
+        return "<the configured database>"
+    if "password" in parts:
+        parts["password"] = "***"
+    if url.startswith(("postgresql://", "postgres://")):
+        user = parts.get("user", "")
+        auth = f"{user}:***@" if "password" in parts else (f"{user}@" if user else "")
+        host = parts.get("host", "")
+        where = host if not host.startswith("/") else ""
+        port = f":{parts['port']}" if parts.get("port") else ""
+        tail = f"?host={host}" if host.startswith("/") else ""
+        return f"postgresql://{auth}{where}{port}/{parts.get('dbname', '')}{tail}"
+    return make_conninfo(**parts)

@@ -4,10 +4,20 @@
     python -m bench.memory_bench --locomo ../shared/data/locomo/locomo-dev.json \
                                  --madial ../shared/data/madial-zh
     python -m bench.memory_bench --only embed,search --sizes 1000,10000
+    python -m bench.memory_bench --only none --locomo ../shared/data/locomo/locomo-dev.json \
+                                 --protocols session --stores embedded,pgvector
+    python -m bench.memory_bench --only search --sizes 100000 --stores pgvector --database-url postgresql://...
 
 Sections: query-embedding latency and batch throughput; add(infer=False)
 throughput; search p50/p95 at several store sizes spread over 1,000 users (query
 embedding excluded); retrieval quality on LoCoMo and MADial-zh when given their paths.
+
+``--stores`` runs the search and quality sections on each store named: ``embedded``
+(Qdrant Edge + SQLite history in a temporary data directory) and ``pgvector`` (the
+shared-state mode: ``database_url``, vectors and history in PostgreSQL, a fresh table
+per run) on ``--database-url``, or on a PostgreSQL started from the pgserver wheel in a
+temporary folder (shared_buffers 1GB) when no URL is given. With both, documents are embedded once and the
+vectors reused for the second store, so the stores see identical input.
 """
 
 from __future__ import annotations
@@ -36,6 +46,39 @@ EN = ["what is my name?", "what food do I like?", "plans for the weekend", "my k
 
 
 IDF = "scope"  # --idf
+DATABASE_URL: str | None = None  # --database-url, or the temporary pgserver's
+
+
+def store_config(store: str, data_dir: str) -> dict:
+    """The Memory config of one run on ``store`` (a fresh table per pgvector run)."""
+    if store == "embedded":
+        return {"data_dir": data_dir}
+    import uuid
+
+    return {"data_dir": data_dir, "database_url": DATABASE_URL,
+            "vector_store": {"collection": f"bench_{uuid.uuid4().hex[:12]}"}}
+
+
+class CachedDocuments:
+    """The embedder with its document vectors remembered by text, so a second store is
+    given exactly the vectors the first one got, without embedding again."""
+
+    def __init__(self, embedder) -> None:
+        self._real = embedder
+        self.name, self.dims = embedder.name, embedder.dims
+        self._docs: dict[str, np.ndarray] = {}
+
+    def embed_documents(self, texts):
+        missing = [t for t in dict.fromkeys(texts) if t not in self._docs]
+        if missing:
+            self._docs.update(zip(missing, self._real.embed_documents(missing)))
+        return np.stack([self._docs[t] for t in texts])
+
+    def embed_queries(self, texts):
+        return self._real.embed_queries(texts)
+
+    def score(self, cosine):
+        return self._real.score(cosine)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -108,8 +151,10 @@ class PrecomputedQueries:
         return self._real.score(cosine)
 
 
-def bench_search(embedder, sizes: list[int], users: int = 1000, n_queries: int = 500) -> None:
-    log(f"\n## search p50/p95, top-10 within one user, {users} users, query embedding excluded, BM25 IDF per {IDF}")
+def bench_search(embedder, sizes: list[int], users: int = 1000, n_queries: int = 500,
+                 store: str = "embedded") -> None:
+    log(f"\n## search p50/p95 on {store}, top-10 within one user, {users} users, query embedding excluded, "
+        f"BM25 IDF per {IDF}")
     queries = ZH + EN
     pool_texts = [f"{ZH[i % 10]} {EN[(i * 7) % 10]} #{i}" for i in range(400)]
     pool = embedder.embed_documents(pool_texts)
@@ -121,8 +166,9 @@ def bench_search(embedder, sizes: list[int], users: int = 1000, n_queries: int =
     rng = np.random.default_rng(0)
     fast = PrecomputedQueries(embedder, queries)
     for size in sizes:
-        with tempfile.TemporaryDirectory() as d, \
-                Memory({"data_dir": d, "vector_store": {"idf": IDF}}, embedder=fast) as m:
+        cfg = store_config(store, "")
+        with tempfile.TemporaryDirectory() as d, Memory({**cfg, "data_dir": d, "vector_store": {
+                **cfg.get("vector_store", {}), "idf": IDF}}, embedder=fast) as m:
             t0 = time.perf_counter()
             step = 2000
             for start in range(0, size, step):
@@ -157,6 +203,8 @@ def bench_search(embedder, sizes: list[int], users: int = 1000, n_queries: int =
                 times.append((time.perf_counter() - t0) * 1000)
             log(f"{size:>7} memories: p50 {pct(times, 50):.2f} ms  p95 {pct(times, 95):.2f} ms"
                 f"  (Memory.search, n={n_queries}; loaded in {load_s:.1f} s; RSS {rss_mb():.0f} MB)")
+            if store != "embedded":
+                m.reset()
 
 
 def halves(rs):
@@ -217,13 +265,14 @@ def store_set(m: Memory, rs, protocol: str) -> dict[str, list[str]]:
 
 
 def bench_quality(embedder, retrieval_set, protocol: str = "session", label: str = "",
-                  ks=(5, 10)) -> dict[str, float]:
+                  ks=(5, 10), store: str = "embedded") -> dict[str, float]:
     from bench.retrieval_sets import recall_at, session_any_at
 
     rs = retrieval_set
-    log(f"\n## Retrieval quality: {rs.name} {label}, one add() per {protocol} "
+    log(f"\n## Retrieval quality on {store}: {rs.name} {label}, one add() per {protocol} "
         f"({len(rs.memories)} users, {len(rs.queries)} queries)")
-    with tempfile.TemporaryDirectory() as d, Memory({"data_dir": d, **MEMORY_SETTINGS}, embedder=embedder) as m:
+    with tempfile.TemporaryDirectory() as d, \
+            Memory({**store_config(store, d), **MEMORY_SETTINGS}, embedder=embedder) as m:
         keys_of = store_set(m, rs, protocol)
         sums: dict[str, list[float]] = {}
         by_cat: dict[int, list[float]] = {}
@@ -245,6 +294,8 @@ def bench_quality(embedder, retrieval_set, protocol: str = "session", label: str
         if by_cat:
             log("  R@10 by category: " + "  ".join(
                 f"{c}: {statistics.mean(v) * 100:.1f} (n={len(v)})" for c, v in sorted(by_cat.items())))
+        if store != "embedded":
+            m.reset()
         return figures
 
 
@@ -258,13 +309,28 @@ def main() -> None:
     ap.add_argument("--madial", help="folder with dev-memories.jsonl and dev-queries.jsonl")
     ap.add_argument("--turn-context-seconds", type=float,
                     help="memory.turn_context_seconds for the quality runs (0: a message added alone has no context)")
+    ap.add_argument("--halves", default="tune,check", help="LoCoMo halves to run: tune, check")
     ap.add_argument("--protocols", default="session,message",
                     help="LoCoMo add protocols: session (one add() per session), message (one per message)")
     ap.add_argument("--idf", default="scope", choices=["scope", "collection"],
                     help="vector_store.idf for the search section")
+    ap.add_argument("--stores", default="embedded",
+                    help="comma-separated: embedded (Edge + SQLite), pgvector (PostgreSQL, the shared-state mode)")
+    ap.add_argument("--database-url", help="PostgreSQL for --stores pgvector (default: a temporary pgserver)")
     args = ap.parse_args()
-    global IDF
+    global IDF, DATABASE_URL
     IDF = args.idf
+    stores = [s for s in args.stores.split(",") if s]
+    unknown = set(stores) - {"embedded", "pgvector"}
+    if unknown:
+        ap.error(f"unknown store(s) {sorted(unknown)}: use embedded, pgvector")
+    DATABASE_URL = args.database_url
+    if "pgvector" in stores and DATABASE_URL is None:
+        from bench.store_bench import temporary_postgres
+
+        server = temporary_postgres(tempfile.mkdtemp(prefix="memory_bench_pg_"))
+        DATABASE_URL = server.get_uri()
+        log(f"# pgvector: a temporary PostgreSQL (shared_buffers 1GB) at {server.get_uri()}")
     sections = set(args.only.split(","))
     if args.turn_context_seconds is not None:
         MEMORY_SETTINGS["turn_context_seconds"] = args.turn_context_seconds
@@ -273,23 +339,31 @@ def main() -> None:
     embedder = create_embedder(EmbedderConfig(provider=args.embedder))
     log(f"# memory_core benchmark: embedder {embedder.name} loaded in "
         f"{time.perf_counter() - t0:.1f} s, RSS {rss_mb():.0f} MB")
+    quality_embedder = CachedDocuments(embedder) if len(stores) > 1 else embedder
     if "embed" in sections:
         bench_embed(embedder)
     if "add" in sections:
         bench_add(embedder)
     if "search" in sections:
-        bench_search(embedder, [int(s) for s in args.sizes.split(",") if s])
+        for store in stores:
+            bench_search(embedder, [int(s) for s in args.sizes.split(",") if s], store=store)
     if args.locomo:
         from bench.retrieval_sets import load_locomo
+        wanted = args.halves.split(",")
         for label, part in halves(load_locomo(args.locomo)).items():
+            if label not in wanted:
+                continue
             for protocol in args.protocols.split(","):
-                bench_quality(embedder, part, protocol, f"{label} half")
+                for store in stores:
+                    bench_quality(quality_embedder, part, protocol, f"{label} half", store=store)
     if args.madial:
         from bench.retrieval_sets import load_madial
         for last_turn in (False, True):
             for label, part in halves(load_madial(args.madial, last_turn_only=last_turn)).items():
-                bench_quality(embedder, part, "message",
-                              f"{label} half, query = {'last user turn' if last_turn else 'whole dialogue'}")
+                for store in stores:
+                    bench_quality(quality_embedder, part, "message",
+                                  f"{label} half, query = {'last user turn' if last_turn else 'whole dialogue'}",
+                                  store=store)
     log(f"\npeak RSS {rss_mb():.0f} MB")
 
 

@@ -6,6 +6,13 @@ history). Build it from a dict, a YAML file, or nothing (the embedded defaults):
     MemoryConfig()                                   # ./data, offline e5, Qdrant Edge
     MemoryConfig.model_validate({"data_dir": "/srv/mem", "llm": {"model": "openai/gpt-4o-mini"}})
     MemoryConfig.from_file("config.yaml")            # reads the file's ``memory:`` section
+    MemoryConfig(database_url="postgresql://memproxy:secret@db/memproxy")  # shared: history + pgvector
+
+With a ``database_url`` (the shared-state mode) the history lives in that PostgreSQL
+database, and so do the vectors (``vector_store.provider`` becomes ``pgvector``) unless
+the config names a provider: ``qdrant`` keeps them in a Qdrant server, and an explicit
+``edge`` keeps them in this process's embedded store (history shared, vectors not: for
+one process only).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from memory_core.embedding.config import EmbedderConfig
 from memory_core.llm import LLMConfig
@@ -48,6 +55,36 @@ class MemoryConfig(BaseModel):
                     "when that turn is this recent and has the same conversation timestamp (0: never).",
     )
     history_path: Path | None = None  # default <data_dir>/history.sqlite3
+    database_url: SecretStr | None = Field(
+        None, description="PostgreSQL (postgresql://user:password@host:5432/db) for the history and, with "
+                          "vector_store.provider pgvector (the default then), the vectors: several processes "
+                          "share one memory store.")
+
+    @model_validator(mode="after")
+    def _shared_vectors(self) -> "MemoryConfig":
+        if self.database_url is not None and "provider" not in self.vector_store.model_fields_set \
+                and self.vector_store.path is not None:
+            raise ValueError("vector_store.path is the embedded store's directory, but with database_url the "
+                             "vectors go to PostgreSQL; set vector_store.provider: edge to keep them local")
+        self.vector_store = self.resolved_vector_store
+        if self.vector_store.provider == "pgvector" and self.vector_store.url is None:
+            raise ValueError("vector_store.provider 'pgvector' needs a PostgreSQL URL: set database_url "
+                             "(or vector_store.url)")
+        return self
+
+    @property
+    def resolved_vector_store(self) -> VectorStoreConfig:
+        """``vector_store`` with the shared-state defaults applied: with ``database_url`` and
+        no provider named, ``pgvector``; a pgvector store without a url uses ``database_url``."""
+        store = self.vector_store
+        if self.database_url is None:
+            return store
+        if "provider" not in store.model_fields_set and store.provider == "edge" and store.path is None:
+            store = store.model_copy(update={"provider": "pgvector"})
+        if store.provider == "pgvector" and store.url is None:
+            url = self.database_url
+            store = store.model_copy(update={"url": url if isinstance(url, SecretStr) else SecretStr(str(url))})
+        return store
 
     @classmethod
     def from_file(cls, path: str | Path, section: str | None = "memory") -> "MemoryConfig":
@@ -65,6 +102,12 @@ class MemoryConfig(BaseModel):
         if isinstance(config, (str, Path)):
             return cls.from_file(config)
         return cls.model_validate(config)
+
+    @property
+    def database(self) -> str | None:
+        """The PostgreSQL URL of the shared-state mode, or None (embedded)."""
+        url = self.database_url
+        return None if url is None else url.get_secret_value() if isinstance(url, SecretStr) else str(url)
 
     @property
     def resolved_history_path(self) -> Path:

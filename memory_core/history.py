@@ -1,7 +1,9 @@
 """The history of every memory: one SQLite row per ADD / UPDATE / DELETE event.
 
 WAL mode and a busy timeout, so readers never block the writer and concurrent
-processes wait instead of failing with "database is locked".
+processes wait instead of failing with "database is locked". In the shared-state mode
+(``MemoryConfig.database_url``) the same rows live in PostgreSQL instead
+(:mod:`memory_core.history_postgres`); :func:`open_history` picks one.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ import sqlite3
 import threading
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from memory_core.config import MemoryConfig
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
@@ -74,6 +79,37 @@ class HistoryStore:
                 self._conn.execute("ROLLBACK")
                 raise
 
+    def import_events(self, events: list[dict[str, Any]]) -> None:
+        """Append exported events (each with its ``id``) in the order given, skipping ids
+        already recorded: an interrupted import can simply run again."""
+        if not events:
+            return
+        rows = [
+            (
+                str(e["id"]), e["memory_id"], e["tenant"], e.get("old_memory"), e.get("new_memory"), e["event"],
+                e.get("actor_id"), e.get("role"), e["created_at"], e.get("updated_at"),
+                int(bool(e["is_deleted"])) if e.get("is_deleted") is not None else int(e["event"] == "DELETE"),
+            )
+            for e in events
+        ]
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                seq = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM history").fetchone()[0]
+                known = {r[0] for r in self._conn.execute(
+                    f"SELECT id FROM history WHERE id IN ({','.join('?' * len(rows))})", [r[0] for r in rows])}
+                fresh = [r for r in dict((r[0], r) for r in rows).values() if r[0] not in known]
+                self._conn.executemany(
+                    "INSERT INTO history (id, memory_id, tenant, old_memory, new_memory, event,"
+                    " actor_id, role, created_at, updated_at, is_deleted, seq)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [row + (seq + i + 1,) for i, row in enumerate(fresh)],
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
     def for_memory(self, memory_id: str, tenant: str) -> list[dict[str, Any]]:
         with self._lock:
             cur = self._conn.execute(
@@ -95,3 +131,14 @@ class HistoryStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def open_history(cfg: "MemoryConfig") -> Any:
+    """The history store ``cfg`` names: PostgreSQL with a ``database_url``, else SQLite at
+    ``resolved_history_path``."""
+    url = cfg.database
+    if url is None:
+        return HistoryStore(cfg.resolved_history_path)
+    from memory_core.history_postgres import PostgresHistoryStore  # psycopg only in the shared mode
+
+    return PostgresHistoryStore(url)

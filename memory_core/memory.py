@@ -8,7 +8,9 @@
 
 Every call is scoped to a tenant (the config's, unless ``tenant=`` says otherwise)
 and, for writes, searches and listings, to at least one of user_id / agent_id /
-run_id. Adds to one scope are serialised, so racing adds of one fact store it once.
+run_id. Adds to one scope are serialised, so racing adds of one fact store it once
+(within one process: with a ``database_url`` several processes share the store, and
+two of them adding the same fact at the same instant may both store it).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from memory_core.embedding import create_embedder
 from memory_core.embedding.base import Embedder
 from memory_core.errors import MemoryNotFoundError, SearchTimeoutError, UnreadableDataError, ValidationError
 from memory_core.extraction.inference import Inference
-from memory_core.history import HistoryStore
+from memory_core.history import open_history
 from memory_core.items import new_ids, point_id, public_id, text_hash, to_item
 from memory_core.llm import LLM
 from memory_core.locks import ScopeLocks
@@ -57,9 +59,14 @@ class Memory:
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
         self._embedder = embedder or create_embedder(cfg.embedder)
         self._store = vector_store or open_vector_store(
-            cfg.vector_store, cfg.data_dir, self._embedder.dims
+            cfg.resolved_vector_store, cfg.data_dir, self._embedder.dims
         )
-        self._history = HistoryStore(cfg.resolved_history_path)
+        try:
+            self._history = open_history(cfg)
+        except BaseException:
+            if vector_store is None:
+                self._store.close()
+            raise
         if llm is None and cfg.llm is not None:
             from memory_core.extraction.litellm_client import LiteLLMClient
 

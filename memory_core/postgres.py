@@ -56,6 +56,15 @@ def connect(url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 
     ``vector`` extension, which :func:`ensure_vector_extension` creates). Raises
     :class:`DatabaseError` when no connection can be made within ``timeout``.
     """
+    pool = unopened_pool(url, min_size=min_size, max_size=max_size, timeout=timeout, vectors=vectors)
+    open_pool(pool, timeout)
+    return pool
+
+
+def unopened_pool(url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 10.0,
+                  vectors: bool = False) -> "ConnectionPool":
+    """:func:`connect`'s pool before it connects: made at configuration time, opened by
+    :func:`open_pool` when the server starts (no connection is made before)."""
     try:
         import psycopg
         from psycopg_pool import ConnectionPool
@@ -69,17 +78,20 @@ def connect(url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 
 
             register_vector(conn)
 
-    pool = ConnectionPool(url, min_size=min_size, max_size=max_size, timeout=timeout,
+    return ConnectionPool(url, min_size=min_size, max_size=max_size, timeout=timeout,
                           configure=configure, open=False, name="memproxy")
+
+
+def open_pool(pool: "ConnectionPool", timeout: float = 10.0) -> None:
+    """Connect ``pool``; :class:`DatabaseError` (saying what to check) when it cannot."""
     try:
         pool.open(wait=True, timeout=timeout)
     except Exception as exc:
         pool.close()
         raise DatabaseError(
-            f"cannot connect to PostgreSQL at {redact(url)}: {exc}. "
+            f"cannot connect to PostgreSQL at {redact(pool.conninfo)}: {exc}. "
             "Check the database URL, that the server runs and that it accepts this user."
         ) from exc
-    return pool
 
 
 def ensure_vector_extension(pool: "ConnectionPool") -> None:

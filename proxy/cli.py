@@ -5,6 +5,9 @@
     memproxy dead-letters [--config FILE] [--data-dir DIR] [--limit 20]
     memproxy keys create|list|revoke [--config FILE] [--data-dir DIR]
     memproxy prepare-model [--config FILE]
+    memproxy migrate [--config FILE]
+    memproxy export [--config FILE] [--data-dir DIR] --output FILE
+    memproxy import SOURCE [--config FILE]
 
 Every command finds its configuration the same way (``--config``, else
 ``$MEMPROXY_CONFIG``, else ``./config.yaml`` if present, else built-in defaults) and
@@ -22,6 +25,7 @@ import os
 import sys
 from pathlib import Path
 
+from memory_core.errors import MemoryCoreError
 from proxy.config import DATA_DIR_ENV, ConfigError, ProxyConfig
 from proxy.keys_cli import add_keys_commands, run_keys_command
 
@@ -56,6 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     prepare = commands.add_parser("prepare-model", help="build the offline embedding model now (e.g. in a Docker build)")
     _config_option(prepare)
 
+    migrate = commands.add_parser(
+        "migrate", help="create or upgrade the shared-state tables now (the server also does it when it starts)")
+    _config_option(migrate)
+    export = commands.add_parser("export", help="write an embedded data directory to one file (stop the server first)")
+    _config_option(export)
+    export.add_argument("--output", "-o", type=Path, required=True, help="the export file to write (JSON Lines)")
+    load = commands.add_parser(
+        "import", help="move an export file or an embedded data directory into the configured stores")
+    _config_option(load)
+    load.add_argument("source", type=Path, help="a file made by `memproxy export`, or an embedded data directory")
+
     args = parser.parse_args(argv)
     try:
         config, source = load_config(args.config, getattr(args, "data_dir", None))
@@ -66,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"memproxy: config {source or 'built-in defaults (no config.yaml here)'}; "
               f"data directory {config.memory.data_dir}", file=sys.stderr)
     handlers = {"serve": _serve, "check-config": _check, "dead-letters": _dead_letters,
-                "keys": run_keys_command, "prepare-model": _prepare_model}
+                "keys": run_keys_command, "prepare-model": _prepare_model, "migrate": _migrate,
+                "export": _export, "import": _import}
     return handlers[args.command](config, args)
 
 
@@ -96,10 +112,11 @@ def load_config(path: Path | None, data_dir: Path | None, environ: dict[str, str
 def _serve(config: ProxyConfig, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from memory_core.postgres import DatabaseError
     from proxy.app import create_app
-    from proxy.ownership import DataDirInUse, DataDirLock
-
-    from proxy.auth import InsecureBind, KeyStore, open_mode
+    from proxy.auth import InsecureBind, open_mode
+    from proxy.ownership import DataDirInUse
+    from proxy.state import ServerState
 
     server = config.server.model_copy(
         update={k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
@@ -107,20 +124,26 @@ def _serve(config: ProxyConfig, args: argparse.Namespace) -> int:
     auth = {k: v for k, v in (("open", True if args.open_mode else None),
                                ("allow_open", True if args.allow_open else None)) if v is not None}
     config = config.model_copy(update={"server": server, "auth": config.auth.model_copy(update=auth)})
+    state = ServerState(config)
     try:  # fail before uvicorn starts, with one clear line instead of a traceback
-        DataDirLock(config.memory.data_dir).acquire().release()
+        state.open()
+        open_mode(server.host, state.key_store(), config.auth)  # the same decision the server makes
     except DataDirInUse as exc:
         print(f"memproxy: {exc.message}", file=sys.stderr)
         return 1
-    keys = KeyStore(config.keys_path)
-    try:  # the same decision the server makes when it starts
-        open_mode(server.host, keys, config.auth)
+    except DatabaseError as exc:
+        print(f"memproxy: {exc}", file=sys.stderr)
+        return 1
     except InsecureBind as exc:
         print(f"memproxy: {exc}", file=sys.stderr)
         return 2
     finally:
-        keys.close()
+        state.release()
     _configure_logging(server.log_level)
+    if server.log_format == "json":
+        from proxy.request_log import log_json_lines
+
+        log_json_lines()
     local = None if args.no_local_model else _local_model_if_no_provider(config)
     if local is not None:
         config = local.add_to(config)
@@ -176,15 +199,88 @@ def _check(config: ProxyConfig, args: argparse.Namespace) -> int:
 
 
 def _dead_letters(config: ProxyConfig, args: argparse.Namespace) -> int:
-    from proxy.writer import WriteQueue
+    from proxy.state import ServerState
 
-    if not config.queue_path.exists():
+    if not config.database.shared and not config.queue_path.exists():
         print(json.dumps({"pending": 0, "dead_letters": 0, "items": []}))
         return 0
-    queue = WriteQueue(config.queue_path)
+    state = ServerState(config)
     try:
-        report = {**queue.counts(), "items": queue.dead_letters(args.limit)}
+        if state.shared:  # the embedded queue file may be read while the server runs
+            state.open()
+        queue = state.write_queue()
+        try:
+            report = {**queue.counts(), "items": queue.dead_letters(args.limit)}
+        finally:
+            queue.close()
+    except MemoryCoreError as exc:
+        print(f"memproxy: {exc}", file=sys.stderr)
+        return 1
     finally:
-        queue.close()
+        state.release()
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0
+
+
+def _migrate(config: ProxyConfig, args: argparse.Namespace) -> int:
+    from memory_core import Memory
+    from proxy.state import ServerState
+
+    if not config.database.shared:
+        print("memproxy: nothing to migrate: no database.url is configured (the embedded mode keeps its "
+              "files up to date itself)", file=sys.stderr)
+        return 2
+    state = ServerState(config)
+    try:
+        state.open()  # the proxy's tables: queue, keys, limits
+        Memory(config.memory.model_copy(update={"llm": None})).close()  # memory_core's: history, vectors
+    except MemoryCoreError as exc:
+        print(f"memproxy: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        state.release()
+    print("memproxy: the database schema is up to date", file=sys.stderr)
+    return 0
+
+
+def _export(config: ProxyConfig, args: argparse.Namespace) -> int:
+    from proxy.ownership import DataDirInUse, DataDirLock
+    from proxy.transfer import EmbeddedSource, TransferError, export_to, open_progress
+
+    source = EmbeddedSource.at(config.memory.data_dir)
+    try:
+        lock = DataDirLock(config.memory.data_dir).acquire()
+    except DataDirInUse as exc:
+        print(f"memproxy: {exc.message} (stop it before exporting)", file=sys.stderr)
+        return 1
+    partial = args.output.with_name(args.output.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8") as out:
+            written = export_to(source, out, open_progress(sys.stderr))
+        partial.replace(args.output)  # never a half-written export under the final name
+    except (TransferError, MemoryCoreError, OSError) as exc:
+        partial.unlink(missing_ok=True)
+        print(f"memproxy: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        lock.release()
+    print(f"memproxy: exported {_summary(written)} to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _import(config: ProxyConfig, args: argparse.Namespace) -> int:
+    from proxy.transfer import TransferError, import_into, open_progress
+
+    try:
+        done = import_into(config, args.source, open_progress(sys.stderr))
+    except (TransferError, MemoryCoreError, OSError) as exc:
+        print(f"memproxy: {exc}", file=sys.stderr)
+        return 1
+    print(f"memproxy: imported {_summary(done)}", file=sys.stderr)
+    return 0
+
+
+def _summary(counts: dict[str, int]) -> str:
+    names = {"memory": "memories", "history": "history events", "key": "API keys", "key_usage": "key-months of use",
+             "job": "queued writes", "dead_letter": "dead letters"}
+    return ", ".join(f"{counts.get(kind, 0)} {name}" for kind, name in names.items())

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
@@ -54,6 +54,9 @@ class ServerConfig(_Section):
         1024 * 1024, ge=1024, description="Larger bodies on the memory API and Mem0 routes get 413 PAYLOAD_TOO_LARGE.")
     access_log: bool = False
     log_level: str = "info"
+    log_format: Literal["text", "json"] = Field(
+        "text", description="json: one JSON object per request on the memproxy.access logger (no message text).")
+    metrics: bool = Field(True, description="Serve Prometheus metrics at GET /metrics (no tenant data; no key needed).")
 
 
 class ModelConfig(_Section):
@@ -98,7 +101,29 @@ class WriterConfig(_Section):
     backoff: float = Field(2.0, gt=0, description="Seconds before the first retry; doubles each time.")
     max_backoff: float = Field(300.0, gt=0)
     shutdown_grace: float = Field(10.0, ge=0, description="Seconds shutdown waits for writes in flight.")
+    lease_seconds: float = Field(
+        30.0, ge=1, le=3600,
+        description="Shared mode: a replica that stops renewing its claim on a write for this long (it died) "
+                    "loses it to another replica.")
     queue_path: Path | None = None  # default <memory.data_dir>/write_queue.sqlite3
+
+
+class DatabaseConfig(_Section):
+    """The shared-state mode (docs/deployment.md): with a URL, the write queue, keys, quotas,
+    rate limits and history live in this PostgreSQL database, and the vectors in pgvector
+    there unless ``memory.vector_store`` names a Qdrant server, so any number of memproxy
+    processes serve the same tenants. Without one (the default), everything is embedded
+    in ``memory.data_dir``, owned by one process."""
+
+    url: SecretStr | None = Field(
+        None, description="postgresql://user:password@host:5432/db (write it as ${MEMPROXY_DATABASE_URL}).")
+    pool_size: int = Field(8, ge=1, le=256, description="Connections each replica keeps open at most.")
+    replica: str | None = Field(
+        None, max_length=128, description="This process's name in queue claims and metrics (default: host:pid).")
+
+    @property
+    def shared(self) -> bool:
+        return self.url is not None
 
 
 class ProxyConfig(_Section):
@@ -109,6 +134,22 @@ class ProxyConfig(_Section):
     injection: InjectionConfig = Field(default_factory=InjectionConfig)
     writer: WriterConfig = Field(default_factory=WriterConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _memory_shares_the_database(cls, data: Any) -> Any:
+        """``database.url`` is memory_core's ``database_url`` too (history and pgvector),
+        unless the memory section names its own."""
+        if not isinstance(data, dict):
+            return data
+        database, memory = data.get("database"), data.get("memory")
+        url = database.get("url") if isinstance(database, dict) else None
+        if url is None or (memory is not None and not isinstance(memory, dict)):
+            return data
+        if isinstance(memory, dict) and memory.get("database_url") is not None:
+            return data
+        return {**data, "memory": {**(memory or {}), "database_url": url}}
 
     @model_validator(mode="after")
     def _check_model_names(self) -> "ProxyConfig":
@@ -182,10 +223,25 @@ class ProxyConfig(_Section):
         """Validate a parsed mapping, substituting ``${VAR}`` / ``${VAR:-default}`` first."""
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: the top level must be a mapping, not {type(data).__name__}")
+        substituted = substitute_env(data, os.environ if environ is None else environ)
+        _refuse_unset_database(data, substituted, source)
         try:
-            return cls.model_validate(substitute_env(data, os.environ if environ is None else environ))
+            return cls.model_validate(substituted)
         except ValidationError as exc:
             raise ConfigError(f"{source}: invalid configuration\n{describe(exc)}") from None
+
+
+def _refuse_unset_database(raw: dict[str, Any], substituted: dict[str, Any], source: str) -> None:
+    """A ``database.url`` written as ``${VAR}`` with VAR unset is an error, not the embedded
+    mode: replicas that silently fell back to a data directory each would split the tenants'
+    memories between them."""
+    database = raw.get("database")
+    written = database.get("url") if isinstance(database, dict) else None
+    resolved = substituted.get("database", {}).get("url") if isinstance(substituted.get("database"), dict) else None
+    if isinstance(written, str) and "${" in written and not resolved:
+        raise ConfigError(f"{source}: database.url is {written!r}, and that environment variable is not set. "
+                          "Set it to the PostgreSQL URL (postgresql://user:password@host:5432/db), or remove "
+                          "database.url for the embedded mode")
 
 
 def substitute_env(value: Any, environ: Mapping[str, str]) -> Any:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
 from proxy.config import InjectionConfig
+from proxy.metrics import NO_METRICS, Recorder
 from proxy.subject import MemoryControls, Subject
 
 log = logging.getLogger("proxy.memory")
@@ -49,9 +51,14 @@ def _token_counter() -> Callable[[str], int]:
 
 
 class Injector:
-    def __init__(self, config: InjectionConfig, count_tokens: Callable[[str], int] | None = None) -> None:
+    """``metrics`` gets each search's duration and outcome and each chat's recall status
+    and injected count (the app sets it; :data:`~proxy.metrics.NO_METRICS` records nothing)."""
+
+    def __init__(self, config: InjectionConfig, count_tokens: Callable[[str], int] | None = None,
+                 metrics: Recorder = NO_METRICS) -> None:
         self.config = config
         self.count_tokens = count_tokens or _token_counter()
+        self.metrics = metrics
 
     async def recall(
         self,
@@ -61,6 +68,17 @@ class Injector:
         messages: list[dict[str, Any]],
     ) -> tuple[list[dict[str, Any]], Recall]:
         """Return the messages to send upstream (a new list when memories were added)."""
+        messages, recall = await self._recall(memory, subject, controls, messages)
+        self.metrics.recall(recall.status, len(recall.ids) if recall.status in ("injected", "none") else None)
+        return messages, recall
+
+    async def _recall(
+        self,
+        memory: MemorySearch | None,
+        subject: Subject | None,
+        controls: MemoryControls,
+        messages: list[dict[str, Any]],
+    ) -> tuple[list[dict[str, Any]], Recall]:
         if not controls.read:
             return messages, Recall("off")
         if subject is None:
@@ -70,6 +88,7 @@ class Injector:
             return messages, Recall("no-query")
         if memory is None:
             return messages, Recall("skipped")  # still loading, or failed to load
+        started = time.perf_counter()
         try:
             # The search stops itself at its timeout; wait_for is the backstop for one that cannot.
             found = await asyncio.wait_for(
@@ -78,8 +97,12 @@ class Injector:
                 self.config.timeout + 1.0,
             )
         except Exception as exc:  # the chat is answered anyway; memory is an extra
+            # memory_core's SearchTimeoutError is a TimeoutError; so is wait_for's (3.11+).
+            timed_out = isinstance(exc, (TimeoutError, asyncio.TimeoutError))
+            self.metrics.search(time.perf_counter() - started, "timeout" if timed_out else "error")
             log.warning("memory search skipped for %s: %s: %s", subject.user_id, type(exc).__name__, exc)
             return messages, Recall("skipped")
+        self.metrics.search(time.perf_counter() - started, "ok")
         text, ids = self.render(found.get("results") or [])
         if not ids:
             return messages, Recall("none")

@@ -7,7 +7,9 @@
 ``create`` prints the new key once, alone on stdout (``KEY=$(memproxy keys create)``
 works), with the details on stderr. Nothing else ever shows a key: ``list`` shows
 ids and the first characters only. The keys live in ``<data_dir>/keys.sqlite3``, the
-same store ``memproxy serve`` uses with the same ``--config`` / ``--data-dir``.
+same store ``memproxy serve`` uses with the same ``--config`` / ``--data-dir``; with a
+``database.url`` (the shared-state mode) they live in that PostgreSQL database, where
+every replica reads them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from proxy.auth import KeyStore, KeyStoreError
+from memory_core.postgres import DatabaseError
+from proxy.auth import KeyStoreError, KeyStoreProtocol, key_store
 from proxy.auth.keys import current_month
 
 
@@ -52,21 +55,37 @@ def run_keys_command(config: Any, args: argparse.Namespace, out: TextIO | None =
     """Run ``memproxy keys ...`` against the key store of ``config`` (a ProxyConfig)."""
     out = out or sys.stdout
     err = err or sys.stderr
-    store = KeyStore(config.keys_path)
+    pool = None
     try:
-        if args.keys_command == "create":
-            return _create(store, config, args, out, err)
-        if args.keys_command == "list":
-            return _list(store, args, out)
-        return _revoke(store, args, out, err)
-    except KeyStoreError as exc:
+        pool = _database_pool(config)
+        store = key_store(config.keys_path, pool)
+        try:
+            if args.keys_command == "create":
+                return _create(store, config, args, out, err)
+            if args.keys_command == "list":
+                return _list(store, args, out)
+            return _revoke(store, args, out, err)
+        finally:
+            store.close()
+    except (KeyStoreError, DatabaseError) as exc:
         print(f"memproxy: {exc}", file=err)
         return 1
     finally:
-        store.close()
+        if pool is not None:
+            pool.close()
 
 
-def _create(store: KeyStore, config: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _database_pool(config: Any) -> Any:
+    """A small pool on ``database.url`` in the shared-state mode, else None (SQLite)."""
+    url = getattr(getattr(config, "database", None), "url", None)
+    if url is None:
+        return None
+    from memory_core.postgres import connect
+
+    return connect(url.get_secret_value() if hasattr(url, "get_secret_value") else str(url), max_size=2)
+
+
+def _create(store: KeyStoreProtocol, config: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     first = not store.has_any_keys()
     key, secret = store.create(tenant=args.tenant or config.memory.tenant, name=args.name, quota=args.quota)
     if first:
@@ -82,7 +101,7 @@ def _create(store: KeyStore, config: Any, args: argparse.Namespace, out: TextIO,
     return 0
 
 
-def _list(store: KeyStore, args: argparse.Namespace, out: TextIO) -> int:
+def _list(store: KeyStoreProtocol, args: argparse.Namespace, out: TextIO) -> int:
     keys = store.list()
     rows = [{"id": k.id, "prefix": k.prefix + "...", "tenant": k.tenant, "name": k.name, "quota": k.quota,
              "used_this_month": store.usage(k.id), "created_at": k.created_at, "revoked_at": k.revoked_at}
@@ -105,7 +124,7 @@ def _list(store: KeyStore, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _revoke(store: KeyStore, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _revoke(store: KeyStoreProtocol, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     key = store.revoke(args.key_id)
     print(f"revoked {key.id} ({key.prefix}..., tenant {key.tenant!r}); refused from the next request on", file=out)
     if not store.has_active_keys():

@@ -1,6 +1,7 @@
 """The long-lived objects one server runs on, built once from the config, and their
-lifespan: the data-directory lock, the upstream Router, memory (loaded in the
-background so the server answers at once), and the background writer."""
+lifespan: where state lives (the data-directory lock, or the shared PostgreSQL
+database), the upstream Router, memory (loaded in the background so the server
+answers at once), and the background writer."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
 
-from proxy.auth import Authenticator, KeyStore, decide_open
+from proxy.auth import Authenticator, decide_open
 from proxy.config import ProxyConfig
 from proxy.injection import Injector, content_text
-from proxy.ownership import DataDirLock
+from proxy.state import ServerState
 from proxy.subject import Subject
 from proxy.tenancy import Tenancy
 from proxy.upstream import Upstream
-from proxy.writer import MemoryWriter, WriteQueue
+from proxy.writer import MemoryWriter
 
 log = logging.getLogger("proxy")
 
@@ -30,8 +31,9 @@ class Services:
         self.config = config
         self.upstream = upstream or Upstream(config.models, config.router, config.memory.llm)
         self.injector = Injector(config.injection)
+        self.state = ServerState(config)  # connects in the lifespan
         self.auth = Authenticator(
-            KeyStore(config.keys_path),  # opened on first use, in the lifespan
+            self.state.key_store(),  # opened on first use, in the lifespan
             open_mode=False,  # decided once at start-up (lifespan); closed until then
             open_tenant=config.memory.tenant,
             monthly_quota=config.auth.monthly_quota,
@@ -45,13 +47,13 @@ class Services:
 
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        lock = DataDirLock(self.config.memory.data_dir).acquire()
-        log.info("data directory %s is owned by this process until it exits", self.config.memory.data_dir)
+        state = await asyncio.to_thread(self.state.open)
         self._report_models()
         try:
             # Once, here; raises InsecureBind for open mode on a non-loopback address.
-            self.auth.open_mode = decide_open(self.config.server.host, self.auth.store, self.config.auth)
-            queue = WriteQueue(self.config.queue_path)
+            self.auth.open_mode = await asyncio.to_thread(
+                decide_open, self.config.server.host, self.auth.store, self.config.auth)
+            queue = await asyncio.to_thread(state.write_queue)
             self.writer = MemoryWriter(queue, self.config.writer, lambda: self.memory)
             self.writer.start()
             warming = asyncio.create_task(self.upstream.warm_up())
@@ -68,7 +70,7 @@ class Services:
                     await asyncio.to_thread(self.memory.close)  # flushes the store
         finally:
             self.auth.store.close()
-            lock.release()
+            state.release()
 
     def _report_models(self) -> None:
         for name, status in self.upstream.unready().items():
@@ -104,7 +106,8 @@ class Services:
         self.memory_problem = None
         assert self.writer is not None
         self.writer.wake()
-        log.info("memory ready (data directory %s)", self.config.memory.data_dir)
+        where = "PostgreSQL" if self.config.memory.database_url else f"data directory {self.config.memory.data_dir}"
+        log.info("memory ready (%s, vectors: %s)", where, self.config.memory.vector_store.provider)
 
     def remember(self, subject: Subject, messages: list[dict[str, Any]], reply: str, model: str) -> None:
         """Queue the finished exchange: the latest user turn(s) and the assistant's reply."""

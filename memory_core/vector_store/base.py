@@ -134,6 +134,32 @@ class StoredPoint:
     vector: np.ndarray | None = field(default=None, repr=False)
 
 
+@dataclass(frozen=True)
+class ScannedPoint:
+    """One point as a store holds it: what :meth:`VectorStore.upsert` takes back."""
+
+    id: str
+    vectors: Vectors
+    payload: dict[str, Any]
+
+
+def scanned_vectors(raw: Mapping[str, Any]) -> Vectors:
+    """A point's named vectors (as Qdrant returns them: dense lists, sparse objects with
+    ``indices``/``values``) as :class:`Vectors`."""
+
+    def sparse(name: str) -> SparseVector | None:
+        value = raw.get(name)
+        return None if value is None else SparseVector(list(value.indices), list(value.values))
+
+    ctx = raw.get("ctx")
+    return Vectors(
+        dense=np.asarray(raw[""], dtype=np.float32),
+        ctx_dense=None if ctx is None else np.asarray(ctx, dtype=np.float32),
+        sparse=sparse("bm25"),
+        ctx_sparse=sparse("bm25_ctx"),
+    )
+
+
 class VectorStore(Protocol):
     dims: int
 
@@ -175,6 +201,12 @@ class VectorStore(Protocol):
 
     def reset(self) -> None:
         """Delete every point of every tenant (Memory.reset())."""
+        ...
+
+    def scan(self, offset: str | None, limit: int) -> tuple[list[ScannedPoint], str | None]:
+        """Every point of every tenant, with all its vectors, a page at a time in id order:
+        the page starting at ``offset`` (None: the first) and the offset of the next page
+        (None after the last). For moving a store (``memproxy export``)."""
         ...
 
     def flush(self) -> None:

@@ -35,8 +35,9 @@ import qdrant_edge as qe
 from memory_core.errors import (DimensionMismatchError, MemoryCoreError, StoreLockedError, UnreadableDataError,
                                  ValidationError)
 from memory_core.vector_store._common import check_page, named_vectors, point_id, point_ids, vector_list
-from memory_core.vector_store.base import (FUSED, PREFETCH, RRF_K, MemoryFilter, QueryVectors, SparseVector,
-                                          StoredPoint, StoreLayoutError, Vectors, smooth)
+from memory_core.vector_store.base import (FUSED, PREFETCH, RRF_K, MemoryFilter, QueryVectors, ScannedPoint,
+                                          SparseVector, StoredPoint, StoreLayoutError, Vectors, scanned_vectors,
+                                          smooth)
 from memory_core.vector_store.filters import to_edge_filter
 
 log = logging.getLogger(__name__)
@@ -219,6 +220,14 @@ class EdgeVectorStore:
         return [found[i] for i in wanted if i in found]
 
     @_reads_payloads
+    def scan(self, offset: str | None, limit: int) -> tuple[list[ScannedPoint], str | None]:
+        records, after = self._live.scroll(qe.ScrollRequest(
+            offset=None if offset is None else point_id(offset), limit=limit, filter=None,
+            with_payload=True, with_vector=True))
+        points = [ScannedPoint(str(r.id), scanned_vectors(r.vector), r.payload or {}) for r in records]
+        return points, None if after is None else str(after)
+
+    @_reads_payloads
     def list(self, flt: MemoryFilter, offset: int, limit: int) -> list[StoredPoint]:
         """Newest first. Qdrant cannot skip within an ordered scroll, so this reads
         ``offset + limit`` points and drops the first ``offset``: deep pages cost more."""
@@ -236,6 +245,10 @@ class EdgeVectorStore:
             )
         )
         return [_stored(r, False) for r in records[offset:]]
+
+    def total(self) -> int:
+        """Every point of every tenant."""
+        return int(self._live.count(qe.CountRequest(filter=None, exact=True)))
 
     def count(self, flt: MemoryFilter) -> int:
         return self._live.count(qe.CountRequest(exact=True, filter=to_edge_filter(flt)))
@@ -370,6 +383,11 @@ def _open_shard(path: Path, dims: int, search_threads: int | None) -> qe.EdgeSha
 
 def _holds_shard(path: Path) -> bool:
     return (path / "edge_config.json").exists() or (path / "segments").is_dir()
+
+
+def stored_dims(path: Path) -> int | None:
+    """The vector size a shard at ``path`` was built for (None: no shard there)."""
+    return _stored_dims(path) if _holds_shard(path) else None
 
 
 def _stored_dims(path: Path) -> int | None:

@@ -1,9 +1,10 @@
-"""Translate a :class:`MemoryFilter` into Qdrant filters, once for both adapters.
+"""Translate a :class:`MemoryFilter` into each store's filter, once for every adapter.
 
 :func:`compile_filter` validates the filter and turns it into a small neutral list
-of conditions (all of which must hold). :func:`to_edge_filter` and
-:func:`to_qdrant_filter` render that list as a Qdrant Edge ``Filter`` or a
-``qdrant_client.models.Filter``, so both stores match exactly the same points.
+of conditions (all of which must hold). :func:`to_edge_filter`,
+:func:`to_qdrant_filter` and :func:`to_sql` render that list as a Qdrant Edge
+``Filter``, a ``qdrant_client.models.Filter`` or a parameterised SQL condition over
+the pgvector store's table, so every store matches exactly the same points.
 
 Metadata conditions (``MemoryFilter.metadata``), keyed by a metadata key that
 matches ``^[A-Za-z0-9_-]{1,64}$`` (the key becomes the Qdrant path
@@ -30,6 +31,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -298,3 +300,85 @@ def to_qdrant_filter(flt: MemoryFilter) -> qdrant_models.Filter:
         return qm.Filter(should=[render(c) for c in cond.conditions])
 
     return qm.Filter(must=[render(c) for c in compile_filter(flt)])
+
+
+# -- SQL (the pgvector store) --------------------------------------------------------
+
+# PostgreSQL text and jsonb cannot hold U+0000. Strings that contain it (or start with
+# the marker) are compared in this injective form, both where the pgvector store keeps
+# its filter columns and in the filter, so equality still means equality.
+_NUL_MARK = "\ue000"
+_SQL_COLUMNS = {"tenant", "user_id", "agent_id", "run_id", "hash"}
+_JSONPATH_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def sql_text(value: str) -> str:
+    """``value`` as the pgvector store compares it (see ``_NUL_MARK``)."""
+    if "\x00" in value or value.startswith(_NUL_MARK):
+        return _NUL_MARK + value.encode("utf-8", "surrogatepass").hex()
+    return value
+
+
+def sql_json(value: Any) -> Any:
+    """``value`` (JSON) with every string, keys included, passed through :func:`sql_text`."""
+    if isinstance(value, str):
+        return sql_text(value)
+    if isinstance(value, dict):
+        return {sql_text(str(k)): sql_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [sql_json(v) for v in value]
+    return value
+
+
+def to_sql(flt: MemoryFilter) -> tuple[str, list[Any]]:
+    """``flt`` as a SQL boolean over the pgvector table (``%s`` placeholders, params).
+
+    The table has text columns tenant, user_id, agent_id, run_id and hash, jsonb
+    columns tags and metadata, and a bigint created_ts (memory_core/vector_store/pgvector.py).
+    Qdrant's semantics are kept: a condition on a metadata key that holds a list holds
+    if it holds for any element; a missing key fails every condition, so ``Not`` of it
+    holds; numbers never match strings; date ranges compare ISO 8601 strings as
+    instants (``memproxy_datetime``, created by the store's schema; no zone means UTC).
+    """
+    params: list[Any] = []
+
+    def value_of(key: str) -> str:
+        if not key.startswith("metadata."):
+            raise ValueError(f"no SQL rendering for a condition on {key!r}")
+        params.append(key[len("metadata."):])
+        return "(metadata -> %s)"
+
+    def render(cond: Condition) -> str:
+        if isinstance(cond, Match):
+            if cond.key in _SQL_COLUMNS:  # the scope: plain comparisons, so the indexes apply
+                params.append(sql_text(str(cond.value)))
+                return f"{cond.key} = %s"
+            target = "tags" if cond.key == "tags" else value_of(cond.key)
+            params.append(json.dumps(sql_json(cond.value)))
+            # jsonb containment of a scalar: equal to it, or a list holding it
+            return f"COALESCE({target} @> %s::jsonb, false)"
+        if isinstance(cond, MatchAnyOf):
+            target = value_of(cond.key)
+            params.append([json.dumps(sql_json(v)) for v in cond.values])
+            return f"COALESCE({target} @> ANY(%s::jsonb[]), false)"
+        if isinstance(cond, Range):
+            bounds = {op: getattr(cond, op) for op in _JSONPATH_OPS if getattr(cond, op) is not None}
+            if cond.key == "created_ts":
+                params.extend(bounds.values())
+                return " AND ".join(f"created_ts {_JSONPATH_OPS[op]} %s" for op in bounds)
+            target = value_of(cond.key)
+            if cond.dates:
+                params.extend(bounds.values())
+                checks = " AND ".join(f"memproxy_datetime(e.v) {_JSONPATH_OPS[op]} %s::timestamptz" for op in bounds)
+                return (f"EXISTS (SELECT 1 FROM (SELECT {target} AS x) AS m, jsonb_array_elements(CASE "
+                        "jsonb_typeof(m.x) WHEN 'array' THEN m.x ELSE jsonb_build_array(m.x) END) AS e(v) "
+                        f"WHERE {checks})")
+            path = " && ".join(f"@ {_JSONPATH_OPS[op]} ${op}" for op in bounds)
+            params.append(json.dumps(bounds))
+            # lax jsonpath: a list is unwrapped; comparing a number with a string is false
+            return f"COALESCE(jsonb_path_exists({target}, '$ ? ({path})', %s::jsonb), false)"
+        if isinstance(cond, Not):
+            return f"NOT {render(cond.condition)}"
+        return "(" + " OR ".join(render(c) for c in cond.conditions) + ")"
+
+    return " AND ".join(render(c) for c in compile_filter(flt)), params

@@ -27,8 +27,9 @@ from qdrant_client import models as qm
 
 from memory_core.errors import DimensionMismatchError, ValidationError
 from memory_core.vector_store._common import check_page, named_vectors, point_id, point_ids, vector_list
-from memory_core.vector_store.base import (FUSED, PREFETCH, RRF_K, MemoryFilter, QueryVectors, SparseVector,
-                                          StoredPoint, StoreLayoutError, Vectors, smooth)
+from memory_core.vector_store.base import (FUSED, PREFETCH, RRF_K, MemoryFilter, QueryVectors, ScannedPoint,
+                                          SparseVector, StoredPoint, StoreLayoutError, Vectors, scanned_vectors,
+                                          smooth)
 from memory_core.vector_store.filters import to_qdrant_filter
 
 _BATCH = 256
@@ -185,6 +186,14 @@ class QdrantServerStore:
             )
         found = {str(r.id): _stored(r, with_vectors) for r in records}
         return [found[i] for i in wanted if i in found]
+
+    def scan(self, offset: str | None, limit: int) -> tuple[list[ScannedPoint], str | None]:
+        with self._guard:
+            records, after = self._client.scroll(
+                self.collection, offset=None if offset is None else point_id(offset), limit=limit,
+                with_payload=True, with_vectors=True)
+        points = [ScannedPoint(str(r.id), scanned_vectors(r.vector), r.payload or {}) for r in records]
+        return points, None if after is None else str(after)
 
     def list(self, flt: MemoryFilter, offset: int, limit: int) -> list[StoredPoint]:
         """Newest first; reads ``offset + limit`` points and drops the first ``offset``

@@ -8,7 +8,7 @@ request without a memproxy key is served as the default tenant; any other string
 (the OpenAI SDK insists on some ``api_key``) counts as no key. Otherwise every
 request needs an active key.
 
-    auth = Authenticator(KeyStore(path), open_mode=True)
+    auth = Authenticator(KeyStore(path), open_mode=True)   # or key_store(path, pool): PostgreSQL
     principal = await auth.principal(request)        # raises Unauthorized, QuotaExceeded ...
     await memory.search("...", user_id="alice", tenant=principal.tenant)
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
@@ -25,8 +24,9 @@ from typing import Callable
 from starlette.requests import Request
 
 from proxy.errors import QuotaExceeded, RateLimited, Unauthorized
-from proxy.auth.keys import ApiKey, KeyStore, current_month, looks_like_key
-from proxy.auth.ratelimit import RateLimiter
+from proxy.auth.keys import ApiKey, KeyStoreProtocol, current_month, looks_like_key
+from proxy.auth.ratelimit import Limiter
+from proxy.auth.stores import rate_limiter_for
 
 log = logging.getLogger("proxy.auth")
 
@@ -59,14 +59,19 @@ def credentials(authorization: str | None) -> str | None:
 
 
 class Authenticator:
-    def __init__(self, store: KeyStore, *, open_mode: bool, open_tenant: str = "default",
+    """Keys from ``store`` (SQLite or PostgreSQL). The rate limit is counted where the
+    store keeps its records (in-process for SQLite, in the database for PostgreSQL, so
+    replicas share it) unless ``limiter`` is given. ``clock`` is for tests; without it
+    the in-process limiter uses ``time.time`` and the shared one the database's clock."""
+
+    def __init__(self, store: KeyStoreProtocol, *, open_mode: bool, open_tenant: str = "default",
                  monthly_quota: int | None = None, rate_limit_per_minute: int | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] | None = None, limiter: Limiter | None = None) -> None:
         self.store = store
         self.open_mode = open_mode
         self.open_tenant = open_tenant
         self.monthly_quota = monthly_quota
-        self._limiter = RateLimiter(rate_limit_per_minute, clock) if rate_limit_per_minute else None
+        self._limiter = limiter if limiter is not None else rate_limiter_for(store, rate_limit_per_minute, clock)
 
     async def principal(self, request: Request, *, metered: bool = True) -> Principal:
         """The caller of ``request``, authenticated once per request (later calls reuse it).
@@ -81,7 +86,8 @@ class Authenticator:
         return found
 
     def authenticate(self, authorization: str | None, metered: bool = True) -> Principal:
-        """The synchronous core of :meth:`principal` (it touches SQLite)."""
+        """The synchronous core of :meth:`principal` (it touches the key store). A store that
+        cannot be read raises (DatabaseError, 503): a request is never admitted without it."""
         secret = credentials(authorization)
         if secret is not None and self.open_mode and not looks_like_key(secret):
             secret = None  # open mode: a placeholder api_key ("sk-...", "mk_...", "none") is no key

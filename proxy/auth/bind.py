@@ -15,7 +15,7 @@ import ipaddress
 import logging
 
 from proxy.auth.config import AuthConfig
-from proxy.auth.keys import KeyStore
+from proxy.auth.keys import KeyStoreProtocol
 
 log = logging.getLogger("proxy.auth")
 
@@ -34,15 +34,16 @@ def is_loopback(host: str) -> bool:
         return False  # a host name that could resolve anywhere: not loopback
 
 
-def decide_open(host: str, store: KeyStore, auth: AuthConfig) -> bool:
+def decide_open(host: str, store: KeyStoreProtocol, auth: AuthConfig) -> bool:
     """Whether this server runs open, decided once at start-up (and logged).
 
     Raises :class:`InsecureBind` when open mode would be on for a non-loopback ``host``
-    without ``auth.allow_open``.
+    without ``auth.allow_open``. A key store that cannot be read raises too (for
+    PostgreSQL, :class:`memory_core.postgres.DatabaseError`): never open by default.
     """
     is_open = open_mode(host, store, auth)
     if not is_open:
-        log.info("API keys required on every request (key store %s)", store.path)
+        log.info("API keys required on every request (key store %s)", store.location)
         return False
     loopback = is_loopback(host)
     why = "auth.open is true" if auth.open else "no API key exists yet"
@@ -52,7 +53,7 @@ def decide_open(host: str, store: KeyStore, auth: AuthConfig) -> bool:
     return True
 
 
-def open_mode(host: str, store: KeyStore, auth: AuthConfig) -> bool:
+def open_mode(host: str, store: KeyStoreProtocol, auth: AuthConfig) -> bool:
     """:func:`decide_open` without the log line (the command line checks before starting)."""
     is_open = auth.open if auth.open is not None else not store.has_any_keys()
     if is_open and not is_loopback(host) and not auth.allow_open:

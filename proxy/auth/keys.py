@@ -2,7 +2,9 @@
 
 The store is one SQLite file in the data directory, shared by the server (which
 reads it on every request) and ``memproxy keys`` (which writes it), so a key created
-or revoked while the server runs takes effect on the next request::
+or revoked while the server runs takes effect on the next request. In the shared-state
+mode the same records live in PostgreSQL instead (:mod:`proxy.auth.postgres_keys`,
+picked by :func:`proxy.auth.stores.key_store`); both follow :class:`KeyStoreProtocol`::
 
     store = KeyStore(Path("data/keys.sqlite3"))
     key, secret = store.create(tenant="acme", name="backend")   # secret shown once
@@ -25,6 +27,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 KEY_PREFIX = "mk_"
 _ALPHABET = string.ascii_letters + string.digits
@@ -73,6 +76,33 @@ class ApiKey:
         return self.revoked_at is not None
 
 
+@runtime_checkable
+class KeyStoreProtocol(Protocol):
+    """What the server and ``memproxy keys`` need from a key store (SQLite or PostgreSQL)."""
+
+    @property
+    def location(self) -> str: ...  # where the keys live, for logs (never a password)
+
+    def create(self, tenant: str = "default", name: str | None = None,
+               quota: int | None = None) -> tuple[ApiKey, str]: ...
+
+    def list(self) -> list[ApiKey]: ...
+
+    def revoke(self, key_id: str) -> ApiKey: ...
+
+    def has_any_keys(self) -> bool: ...
+
+    def has_active_keys(self) -> bool: ...
+
+    def lookup(self, secret: str) -> ApiKey | None: ...
+
+    def consume(self, key_id: str, quota: int | None, month: str | None = None) -> bool: ...
+
+    def usage(self, key_id: str, month: str | None = None) -> int: ...
+
+    def close(self) -> None: ...
+
+
 def generate_secret() -> str:
     return KEY_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(_SECRET_CHARS))
 
@@ -95,6 +125,27 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def check_new_key(tenant: str, quota: int | None) -> None:
+    """Raise :class:`KeyStoreError` for a tenant or quota no key may have."""
+    if not isinstance(tenant, str) or not TENANT_PATTERN.match(tenant):
+        raise KeyStoreError("a tenant is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    if quota is not None and quota < 1:
+        raise KeyStoreError("a quota is a positive number of requests per month")
+
+
+def new_key(tenant: str, name: str | None, quota: int | None) -> tuple[ApiKey, str]:
+    """A checked new key record (created now) and its secret; nothing is stored yet."""
+    check_new_key(tenant, quota)
+    secret = generate_secret()
+    key = ApiKey(id="key_" + secrets.token_hex(6), prefix=secret[:7], tenant=tenant,
+                 name=name or None, quota=quota, created_at=_now(), revoked_at=None)
+    return key, secret
+
+
+def unknown_key(key_id: str) -> KeyStoreError:
+    return KeyStoreError(f"no key with id {key_id!r} (see `memproxy keys list`)")
+
+
 class KeyStore:
     """The SQLite file is opened on first use (not when the object is made), so building
     an app touches no file until it starts."""
@@ -103,6 +154,10 @@ class KeyStore:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -121,13 +176,7 @@ class KeyStore:
     def create(self, tenant: str = "default", name: str | None = None,
                quota: int | None = None) -> tuple[ApiKey, str]:
         """A new key for ``tenant``: its record and the secret, which is never shown again."""
-        if not isinstance(tenant, str) or not TENANT_PATTERN.match(tenant):
-            raise KeyStoreError("a tenant is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
-        if quota is not None and quota < 1:
-            raise KeyStoreError("a quota is a positive number of requests per month")
-        secret = generate_secret()
-        key = ApiKey(id="key_" + secrets.token_hex(6), prefix=secret[:7], tenant=tenant,
-                     name=name or None, quota=quota, created_at=_now(), revoked_at=None)
+        key, secret = new_key(tenant, name, quota)
         with self._lock:
             self._conn.execute(
                 "INSERT INTO api_keys (id, hash, prefix, tenant, name, quota, created_at)"
@@ -155,7 +204,7 @@ class KeyStore:
                 (key_id,),
             ).fetchone()
         if row is None:
-            raise KeyStoreError(f"no key with id {key_id!r} (see `memproxy keys list`)")
+            raise unknown_key(key_id)
         return ApiKey(*row)
 
     def has_any_keys(self) -> bool:

@@ -15,6 +15,7 @@ from starlette.responses import Response, StreamingResponse
 
 from proxy import sse
 from proxy.errors import InvalidRequest, PayloadTooLarge
+from proxy.request_log import note
 from proxy.services import Services
 from proxy.subject import take_controls, take_subject
 
@@ -40,6 +41,7 @@ async def completions(request: Request) -> Response:
     original = params["messages"]
 
     params["messages"], recall = await services.injector.recall(services.memory, subject, controls, original)
+    note(request, model=model, stream=params.get("stream") is True, memory=recall.status, memories=len(recall.ids))
     headers = recall.headers()
     writes = subject is not None and controls.write
     headers["X-Memory-Write"] = "on" if writes else "off"

@@ -23,7 +23,8 @@ from litellm.types.router import RetryPolicy
 
 from memory_core.llm import LLMConfig
 from proxy.config import ModelConfig, RouterConfig
-from proxy.errors import ModelNotConfigured, ModelNotFound, UpstreamError
+from proxy.errors import ApiError, ModelNotConfigured, ModelNotFound, UpstreamError
+from proxy.metrics import NO_METRICS, Recorder
 from proxy.upstream.failures import ended_without_finish, upstream_error
 from proxy.upstream.readiness import ModelStatus, model_status
 from proxy.upstream.shapes import openai_chunk, openai_completion
@@ -53,11 +54,16 @@ class Upstream:
     it, and an upstream ``Retry-After`` longer than what is left is answered to the
     client at once, header included, instead of being slept through. The Router still
     does fallbacks and cooldowns; the memory LLM, which runs in the background, gets
-    the Router's own retries."""
+    the Router's own retries.
+
+    ``metrics`` gets each chat completion's duration and outcome by model (a stream's
+    until its last chunk, and its first chunk's); the app sets it."""
 
     def __init__(self, models: list[ModelConfig], settings: RouterConfig,
                  memory_llm: LLMConfig | None = None, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 metrics: Recorder = NO_METRICS) -> None:
+        self.metrics = metrics
         self.names = [m.name for m in models]
         self._known = frozenset(self.names)
         self._timeouts = {m.name: m.timeout for m in models}
@@ -108,14 +114,26 @@ class Upstream:
 
     async def complete(self, params: dict[str, Any]) -> dict[str, Any]:
         """A non-streaming completion as OpenAI's JSON object."""
-        response = await self._call(params)
+        model, started = params["model"], time.perf_counter()
+        try:
+            response = await self._call(params)
+        except ApiError as error:
+            self.metrics.upstream_call(model, False, time.perf_counter() - started, "error", error.status)
+            raise
+        self.metrics.upstream_call(model, False, time.perf_counter() - started, "ok")
         return openai_completion(response.model_dump())
 
     async def stream(self, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """Open a streaming completion. Errors before the first chunk raise here (so they
         can still get their HTTP status); the returned iterator yields OpenAI chunk dicts
         and raises :class:`UpstreamError` if the stream breaks later."""
-        return _chunks(await self._call({**params, "stream": True}))
+        model, started = params["model"], time.perf_counter()
+        try:
+            stream = await self._call({**params, "stream": True})
+        except ApiError as error:
+            self.metrics.upstream_call(model, True, time.perf_counter() - started, "error", error.status)
+            raise
+        return _chunks(stream, _StreamTiming(self.metrics, model, started))
 
     async def _call(self, params: dict[str, Any]) -> Any:
         """One request within its deadline: the Router's call, retried here."""
@@ -195,15 +213,40 @@ def _retry_after(error: UpstreamError) -> float | None:
     return seconds if seconds >= 0 else None
 
 
-async def _chunks(stream: Any) -> AsyncIterator[dict[str, Any]]:
+class _StreamTiming:
+    """Reports one stream's first chunk and its end to the metrics."""
+
+    def __init__(self, metrics: Recorder, model: str, started: float) -> None:
+        self.metrics, self.model, self.started = metrics, model, started
+        self.first = True
+
+    def chunk(self) -> None:
+        if self.first:
+            self.first = False
+            self.metrics.upstream_first_chunk(self.model, time.perf_counter() - self.started)
+
+    def end(self, outcome: str, status: int | None = None) -> None:
+        self.metrics.upstream_call(self.model, True, time.perf_counter() - self.started, outcome, status)
+
+
+async def _chunks(stream: Any, timing: _StreamTiming | None = None) -> AsyncIterator[dict[str, Any]]:
+    outcome, status = "cancelled", None  # unless it ends: the client went away
     try:
         async for chunk in stream:
+            if timing is not None:
+                timing.chunk()
             yield openai_chunk(chunk.model_dump())
+        outcome = "ok"
     except Exception as exc:
         if ended_without_finish(exc):
+            outcome = "ok"
             return  # a complete answer without its last chunk: proxy.sse finishes it
-        raise upstream_error(exc) from exc
+        error = upstream_error(exc)
+        outcome, status = "error", error.status
+        raise error from exc
     finally:
+        if timing is not None:
+            timing.end(outcome, status)
         await _close(stream)
 
 

@@ -1,6 +1,10 @@
-"""Durable background memory writes: :class:`WriteQueue` (SQLite) and :class:`MemoryWriter`."""
+"""Durable background memory writes: a :class:`JobQueue` (:class:`WriteQueue` on SQLite,
+or :class:`PostgresWriteQueue` shared by replicas) and the :class:`MemoryWriter` that
+drains it."""
 
-from proxy.writer.queue import Job, WriteQueue
+from proxy.writer.postgres_queue import PostgresWriteQueue
+from proxy.writer.queue import Job, JobQueue
+from proxy.writer.sqlite_queue import WriteQueue
 from proxy.writer.worker import MemoryWriter
 
-__all__ = ["Job", "MemoryWriter", "WriteQueue"]
+__all__ = ["Job", "JobQueue", "MemoryWriter", "PostgresWriteQueue", "WriteQueue"]

@@ -1,57 +1,27 @@
-"""The durable write queue: one SQLite file in the data directory.
+"""What the background writer needs from a write queue, and the job it hands out.
 
-A queued exchange is committed before the chat's background task returns, so it survives
-a crash or restart and is processed after it. Jobs of one subject are taken oldest first,
-one at a time; a job that keeps failing moves to ``dead_letters`` with its last error,
-where ``memproxy dead-letters`` (and ``GET /readyz``) show it.
+Two implementations: :class:`~proxy.writer.sqlite_queue.WriteQueue`, one SQLite file
+owned by one process (the embedded mode), and
+:class:`~proxy.writer.postgres_queue.PostgresWriteQueue`, one PostgreSQL table shared by
+every replica (the shared-state mode). Both keep the same promises:
 
-All calls are short statements, serialised by one lock: they come from the event loop's
-thread and from the worker threads that run a chat's background write.
+- ``put`` is durable when it returns;
+- ``ready`` hands out only the oldest job of a subject, and never a subject that is
+  already being written (here, or, for the shared queue, by any replica), so one
+  subject's writes run one at a time, in order;
+- a job leaves the queue only by ``done`` or ``bury`` (at least once: a write whose
+  process died runs again);
+- ``counts()`` is ``{"pending", "dead_letters"}`` and ``dead_letters()`` lists the
+  buried jobs newest first, which ``GET /readyz`` and ``memproxy dead-letters`` show.
+
+All methods block (a file or a database round trip): the writer calls them from a
+worker thread, never on the event loop.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import sqlite3
-import threading
-import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
-
-T = TypeVar("T")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    subject TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL,
-    last_error TEXT,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_subject ON jobs (subject, id);
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY,
-    subject TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
-    last_error TEXT,
-    created_at REAL NOT NULL,
-    failed_at REAL NOT NULL
-);
-"""
-
-
-def _locked(method: Callable[..., T]) -> Callable[..., T]:
-    @functools.wraps(method)
-    def locked(self: "WriteQueue", *args: Any, **kwargs: Any) -> T:
-        with self._lock:
-            return method(self, *args, **kwargs)
-
-    return locked
+from typing import Any, Callable, Iterable, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,110 +29,51 @@ class Job:
     id: int
     subject: str
     payload: dict[str, Any]
-    attempts: int
+    attempts: int  # failed attempts so far
 
 
-class WriteQueue:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # autocommit: every statement is its own durable transaction
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a process crash
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+class JobQueue(Protocol):
+    lease_seconds: float | None
+    """A job handed out by ``ready`` is the caller's for this long unless ``renew``-ed;
+    ``None``: for good (only one process reads the queue)."""
 
-    @_locked
-    def put(self, subject: str, payload: dict[str, Any], now: float | None = None) -> int:
-        now = time.time() if now is None else now
-        cursor = self._db.execute(
-            "INSERT INTO jobs (subject, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?)",
-            (subject, json.dumps(payload, ensure_ascii=False), now, now),
-        )
-        return int(cursor.lastrowid or 0)
+    poll_interval: float
+    """The longest the writer waits before looking again: another process may have
+    queued a job without waking it."""
 
-    @_locked
+    def put(self, subject: str, payload: dict[str, Any], now: float | None = None) -> int: ...
+
     def ready(self, now: float, busy: Iterable[str] = (), limit: int = 16) -> list[Job]:
-        """The oldest job of each subject that is due and not ``busy``, oldest first."""
-        skip = set(busy)
-        rows = self._db.execute(
-            """SELECT j.id, j.subject, j.payload, j.attempts FROM jobs j
-               JOIN (SELECT MIN(id) AS id FROM jobs GROUP BY subject) head ON j.id = head.id
-               WHERE j.next_attempt_at <= ? ORDER BY j.id""",
-            (now,),
-        )
-        jobs = []
-        for job_id, subject, payload, attempts in rows:
-            if subject in skip:
-                continue
-            jobs.append(Job(job_id, subject, json.loads(payload), attempts))
-            if len(jobs) >= limit:
-                break
-        return jobs
+        """Claim the oldest job of each subject that is due and not ``busy``, oldest first."""
+        ...
 
-    @_locked
     def next_due(self) -> float | None:
-        """When the earliest waiting head of a subject becomes due."""
-        row = self._db.execute(
-            """SELECT MIN(j.next_attempt_at) FROM jobs j
-               JOIN (SELECT MIN(id) AS id FROM jobs GROUP BY subject) head ON j.id = head.id"""
-        ).fetchone()
-        return row[0] if row else None
+        """When the earliest unclaimed head of a subject becomes due (``None``: empty)."""
+        ...
 
-    @_locked
-    def done(self, job_id: int) -> None:
-        self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+    def renew(self, job_ids: Iterable[int]) -> set[int]:
+        """Extend the claims on ``job_ids``; return the ids still held (a missing one was
+        taken over after its lease ran out)."""
+        ...
 
-    @_locked
-    def retry(self, job_id: int, error: str, at: float) -> None:
-        self._db.execute(
-            "UPDATE jobs SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
-            (error, at, job_id),
-        )
+    def release(self, job_ids: Iterable[int]) -> None:
+        """Give back the claims on unfinished jobs (shutdown), so another process can
+        take them at once instead of after the lease."""
+        ...
 
-    @_locked
-    def bury(self, job_id: int, error: str, now: float | None = None) -> None:
-        """Move a job that will not succeed to the dead letters, in one transaction."""
-        now = time.time() if now is None else now
-        with _transaction(self._db):
-            self._db.execute(
-                """INSERT INTO dead_letters (id, subject, payload, attempts, last_error, created_at, failed_at)
-                   SELECT id, subject, payload, attempts + 1, ?, created_at, ? FROM jobs WHERE id = ?""",
-                (error, now, job_id),
-            )
-            self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+    def done(self, job_id: int) -> None: ...
 
-    @_locked
-    def counts(self) -> dict[str, int]:
-        pending = self._db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
-        dead = self._db.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0]
-        return {"pending": int(pending), "dead_letters": int(dead)}
+    def retry(self, job_id: int, error: str, at: float) -> None: ...
 
-    @_locked
-    def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
-        rows = self._db.execute(
-            "SELECT id, subject, payload, attempts, last_error, created_at, failed_at FROM dead_letters "
-            "ORDER BY id DESC LIMIT ?",
-            (limit,),
-        )
-        keys = ("id", "subject", "payload", "attempts", "last_error", "created_at", "failed_at")
-        letters = [dict(zip(keys, row)) for row in rows]
-        for letter in letters:
-            letter["payload"] = json.loads(letter["payload"])
-        return letters
+    def bury(self, job_id: int, error: str, now: float | None = None) -> None: ...
 
-    @_locked
-    def close(self) -> None:
-        self._db.close()
+    def counts(self) -> dict[str, int]: ...
 
+    def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]: ...
 
-class _transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
+    def watch(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` (from any thread) when another process may have made a job
+        ready; ``None`` stops."""
+        ...
 
-    def __enter__(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind: object, *rest: object) -> None:
-        self.db.execute("ROLLBACK" if kind else "COMMIT")
+    def close(self) -> None: ...

@@ -1,4 +1,5 @@
-"""Fixtures for the vector store tests: both adapters, random unit vectors, payloads."""
+"""Fixtures for the vector store tests: every adapter (Edge, qdrant-client, pgvector on a
+real PostgreSQL), random unit vectors, payloads."""
 
 from __future__ import annotations
 
@@ -82,33 +83,52 @@ def empty_edge_shard(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def open_store(kind: str, path: Path, empty_edge_shard: Path) -> VectorStore:
+KINDS = ["edge", "qdrant", "pgvector"]
+
+
+def open_store(kind: str, path: Path, empty_edge_shard: Path, database_url: str | None = None) -> VectorStore:
     if kind == "edge":
         from memory_core.vector_store.edge import EdgeVectorStore
 
         shutil.copytree(empty_edge_shard, path)
         return EdgeVectorStore(path, DIMS)
+    if kind == "pgvector":
+        from memory_core.vector_store.pgvector import PgVectorStore
+
+        return PgVectorStore(DIMS, url=database_url)
     from memory_core.vector_store.qdrant_server import QdrantServerStore
 
     return QdrantServerStore(DIMS, location=":memory:")
 
 
-@pytest.fixture(params=["edge", "qdrant"])
+@pytest.fixture(params=KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path, empty_edge_shard: Path) -> Iterator[VectorStore]:
-    """A fresh, empty store of each kind."""
-    s = open_store(request.param, tmp_path / "vectors", empty_edge_shard)
+    """A fresh, empty store of each kind (pgvector: in a database of its own)."""
+    url = request.getfixturevalue("postgres_url") if request.param == "pgvector" else None
+    s = open_store(request.param, tmp_path / "vectors", empty_edge_shard, url)
     yield s
     s.close()
 
 
-@pytest.fixture(scope="module", params=["edge", "qdrant"])
+@pytest.fixture(scope="module", params=KINDS)
 def shared_store(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, empty_edge_shard: Path
 ) -> Iterator[VectorStore]:
     """One store of each kind for a whole module: for tests that only read."""
-    s = open_store(request.param, tmp_path_factory.mktemp("shared") / "vectors", empty_edge_shard)
+    database = None
+    if request.param == "pgvector":
+        from postgres_harness import fresh_database
+
+        server = request.getfixturevalue("postgres_server")
+        database = fresh_database(server)
+    s = open_store(request.param, tmp_path_factory.mktemp("shared") / "vectors", empty_edge_shard,
+                   database[1] if database else None)
     yield s
     s.close()
+    if database:
+        from postgres_harness import drop_database
+
+        drop_database(server, database[0])
 
 
 @pytest.fixture

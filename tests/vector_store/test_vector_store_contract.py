@@ -1,5 +1,6 @@
-"""The behaviour every VectorStore adapter promises, run on Qdrant Edge (a temp dir)
-and on qdrant-client's in-process ``:memory:`` mode (standing in for a server)."""
+"""The behaviour every VectorStore adapter promises, run on Qdrant Edge (a temp dir),
+on qdrant-client's in-process ``:memory:`` mode (standing in for a server) and on
+pgvector in a real PostgreSQL (skipped where pgserver is not installed)."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from memory_core.vector_store.filters import (
     compile_filter,
     to_edge_filter,
     to_qdrant_filter,
+    to_sql,
 )
 
 
@@ -98,7 +99,7 @@ def test_something_that_is_not_a_memory_filter_is_refused():
         compile_filter({"tenant": "acme"})  # type: ignore[arg-type]
 
 
-def test_every_operator_renders_for_both_stores():
+def test_every_operator_renders_for_every_store():
     flt = MemoryFilter(
         tenant="acme", user_id="alice", tags=("x",), created_after=1,
         metadata={
@@ -112,3 +113,12 @@ def test_every_operator_renders_for_both_stores():
     edge = to_edge_filter(flt)
     client = to_qdrant_filter(flt)
     assert len(edge.must) == len(client.must) == len(compile_filter(flt))
+    sql, params = to_sql(flt)
+    assert sql.count("%s") == len(params) and sql.count(" AND ") >= len(compile_filter(flt)) - 1
+
+
+def test_sql_filters_keep_every_value_out_of_the_statement():
+    hostile = "x'); DROP TABLE memproxy_memories; --"
+    sql, params = to_sql(MemoryFilter(tenant=hostile, user_id=hostile, tags=(hostile,),
+                                      metadata={"k": hostile, "d": {"gte": "2024-01-01"}, "n": {"in": [hostile]}}))
+    assert "DROP" not in sql and hostile in params

@@ -116,10 +116,11 @@ def ensure_litellm_proxy(wanted: str | None = None) -> tuple[Path, str]:
     raise RuntimeError(f"no litellm[proxy] release of {candidates} installs; pass --litellm-proxy-version")
 
 
-def seed_memories(data_dir: Path, count: int) -> dict[str, float]:
+def seed_memories(data_dir: Path, count: int, memory_config: dict[str, Any] | None = None) -> dict[str, float]:
     """``count`` memories for BENCH_USER. Their vectors are real embeddings of 200 varied
     sentences plus a little noise (embedding 10,000 texts here would take minutes); the
-    search itself is the same work either way."""
+    search itself is the same work either way. ``memory_config``: more of MemoryConfig
+    (a ``database_url`` seeds PostgreSQL)."""
     import numpy as np
 
     from memory_core import Memory
@@ -135,7 +136,7 @@ def seed_memories(data_dir: Path, count: int) -> dict[str, float]:
     pool_texts = [f"{habits[i % len(habits)]}，最近常吃{foods[(i * 7) % len(foods)]}" for i in range(200)]
     pool = embedder.embed_documents(pool_texts)
     rng = np.random.default_rng(0)
-    with Memory({"data_dir": str(data_dir)}, embedder=embedder) as memory:
+    with Memory({"data_dir": str(data_dir), **(memory_config or {})}, embedder=embedder) as memory:
         step = 2000
         for start in range(0, count, step):
             n = min(step, count - start)

@@ -16,10 +16,10 @@ distance does) and both sparse BM25 vectors as ``int4[]`` term / ``float4[]`` we
 arrays (pgvector 0.6 has no sparse type).
 
 Every search is exact within its filter, as Edge's is: a btree on (tenant, user_id,
-created_ts) finds the scope's rows, and one SQL statement scores them all, computes
-the per-scope IDF from the same rows, ranks the four sources, fuses them by RRF and
-returns the fused candidates with their cosines and payloads; the neighbour smoothing
-runs here. No HNSW index: pgvector 0.6 applies a WHERE filter after the graph search,
+created_ts) finds the scope's rows, and one SQL statement (:mod:`._pgsql`) scores them
+all, computes the per-scope IDF from the same rows, ranks the four sources, fuses them
+by RRF, smooths the fused candidates and returns the best with their cosines and
+payloads. No HNSW index: pgvector 0.6 applies a WHERE filter after the graph search,
 so a user's top 10 out of a 100k-row table came back nearly empty (docs/memory_core.md).
 ``idf="collection"`` reads document frequencies from ``memproxy_<collection>_terms``,
 which every write keeps up to date in the same transaction.
@@ -28,7 +28,6 @@ which every write keeps up to date in the same transaction.
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -40,78 +39,19 @@ from memory_core.errors import DimensionMismatchError, MemoryCoreError, MemoryNo
 from memory_core.postgres import (DatabaseError, connect, ensure_vector_extension, migrate, redact,
                                   schema_version)
 from memory_core.vector_store._common import check_page, point_id, point_ids, vector_list
-from memory_core.vector_store.base import (FUSED, PREFETCH, RRF_K, SMOOTH, MemoryFilter, QueryVectors,
-                                          ScannedPoint, SparseVector, StoredPoint, StoreLayoutError, Vectors)
+from memory_core.vector_store._pgsql import hybrid_sql, quote, schema_steps
+from memory_core.vector_store.base import (FUSED, MemoryFilter, QueryVectors, ScannedPoint, SparseVector,
+                                          StoredPoint, StoreLayoutError, Vectors)
 from memory_core.vector_store.filters import sql_json, sql_text, to_sql
 
 if TYPE_CHECKING:
     from psycopg import Connection
     from psycopg_pool import ConnectionPool
 
-log = logging.getLogger(__name__)
-
 _BATCH = 500
 TABLE_PREFIX = "memproxy_"
 _COLUMNS = ("id, payload, tenant, user_id, agent_id, run_id, hash, tags, metadata, created_ts, dense, ctx, "
             "bm25_terms, bm25_weights, bm25_ctx_terms, bm25_ctx_weights")
-
-
-def schema_steps(table: str, dims: int) -> list[str]:
-    """The collection's schema (appended to, never edited: memory_core.postgres.migrate)."""
-    t = _quote(table)
-    return [
-        # An ISO 8601 string as an instant (no zone: UTC); NULL for anything else, never an
-        # error: what Qdrant's datetime ranges compare. Shared by every collection.
-        r"""CREATE OR REPLACE FUNCTION memproxy_datetime(value jsonb) RETURNS timestamptz
-        LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-        DECLARE t text;
-        BEGIN
-            IF value IS NULL OR jsonb_typeof(value) IS DISTINCT FROM 'string' THEN RETURN NULL; END IF;
-            t := btrim(value #>> '{}');
-            IF t !~ '^\d{4}-\d{2}-\d{2}' THEN RETURN NULL; END IF;
-            IF t ~ '\d{2}:\d{2}' AND t ~ '([Zz]|[+-]\d{2}(:?\d{2})?)$' THEN RETURN t::timestamptz; END IF;
-            RETURN t::timestamp AT TIME ZONE 'UTC';
-        EXCEPTION WHEN others THEN RETURN NULL;
-        END $$""",
-        f"""CREATE TABLE {t} (
-            id                uuid PRIMARY KEY,
-            payload           json NOT NULL,
-            tenant            text,
-            user_id           text,
-            agent_id          text,
-            run_id            text,
-            hash              text,
-            tags              jsonb,
-            metadata          jsonb,
-            created_ts        bigint,
-            dense             vector({int(dims)}) NOT NULL,
-            ctx               vector({int(dims)}) NOT NULL,
-            bm25_terms        int4[],
-            bm25_weights      float4[],
-            bm25_ctx_terms    int4[],
-            bm25_ctx_weights  float4[]
-        );
-        -- Inline: a vector moved out to TOAST costs a lookup per row scored.
-        ALTER TABLE {t} ALTER COLUMN dense SET STORAGE PLAIN, ALTER COLUMN ctx SET STORAGE PLAIN,
-            ALTER COLUMN payload SET STORAGE MAIN, ALTER COLUMN bm25_terms SET STORAGE MAIN,
-            ALTER COLUMN bm25_weights SET STORAGE MAIN, ALTER COLUMN bm25_ctx_terms SET STORAGE MAIN,
-            ALTER COLUMN bm25_ctx_weights SET STORAGE MAIN;
-        CREATE INDEX {_quote(table + "_user")} ON {t} (tenant, user_id, created_ts);
-        CREATE INDEX {_quote(table + "_agent")} ON {t} (tenant, agent_id, created_ts);
-        CREATE INDEX {_quote(table + "_run")} ON {t} (tenant, run_id, created_ts);
-        CREATE INDEX {_quote(table + "_tenant")} ON {t} (tenant, created_ts);
-        CREATE INDEX {_quote(table + "_hash")} ON {t} (tenant, hash);
-        -- Document frequencies for idf="collection": points holding each term, per sparse
-        -- vector (0 bm25, 1 bm25_ctx), and points holding each sparse vector at all.
-        CREATE TABLE {_quote(table + "_terms")} (
-            vector  smallint NOT NULL,
-            term    int4 NOT NULL,
-            docs    bigint NOT NULL,
-            PRIMARY KEY (vector, term)
-        );
-        CREATE TABLE {_quote(table + "_docs")} (vector smallint PRIMARY KEY, docs bigint NOT NULL);
-        INSERT INTO {_quote(table + "_docs")} VALUES (0, 0), (1, 0)""",
-    ]
 
 
 class PgVectorStore:
@@ -137,9 +77,9 @@ class PgVectorStore:
         self.collection = collection
         self.scope_idf = scope_idf
         self.table = TABLE_PREFIX + collection
-        self._t = _quote(self.table)
-        self._terms = _quote(self.table + "_terms")
-        self._docs = _quote(self.table + "_docs")
+        self._t = quote(self.table)
+        self._terms = quote(self.table + "_terms")
+        self._docs = quote(self.table + "_docs")
         self._where = redact(url if url is not None else getattr(pool, "conninfo", ""))
         self._own_pool = pool is None
         self._closed = False
@@ -244,83 +184,12 @@ class PgVectorStore:
                 f"WHERE {where}) AS s ORDER BY score DESC, id LIMIT %s", [dense, *params, limit])
             return [StoredPoint(id=str(pid), payload=payload, score=float(score)) for pid, payload, score in rows]
         terms, weights = _terms(q.sparse)
-        rows = self._fetch(self._hybrid_sql(where), [dense, dense, *params, terms, weights, terms,
-                                                     *(PREFETCH, RRF_K) * 4, max(FUSED, limit), SMOOTH, limit])
+        # Prepared at once: planning this statement costs more than running it on a user's
+        # hundred memories (~3 ms against ~2 ms on 2 busy cores).
+        rows = self._fetch(hybrid_sql(self.table, where, self.scope_idf), [dense, dense, terms, terms, *params, terms, weights,
+                                                     max(FUSED, limit), limit], prepare=True)
         return [StoredPoint(id=str(pid), payload=payload, score=float(max(plain, ctx)))
                 for pid, plain, ctx, payload in rows]
-
-    def _hybrid_sql(self, where: str) -> str:
-        """One statement for the fused search (docs/retrieval.md, "The recommended
-        method"): score the scope's rows on the four sources, rank each source, keep
-        the ranks within PREFETCH, fuse by RRF, smooth the best FUSED as
-        :func:`~memory_core.vector_store.base.smooth` does and return the first ``limit``
-        with both cosines and their payloads (only those payloads leave the server).
-        Parameters, in order: the query vector (twice), the filter's, the query's terms
-        and weights, the terms again, (PREFETCH, RRF k) for each of the four sources,
-        the number fused, the smoothing weight and the limit."""
-        if self.scope_idf:  # as Qdrant's IdfParams(corpus=filter): over the scope's points
-            frequencies = """
-            df AS (SELECT vector, term, count(*) AS df FROM matched GROUP BY vector, term),
-            docs AS (SELECT 0 AS vector, count(bm25_terms) AS docs FROM scope
-                     UNION ALL SELECT 1, count(bm25_ctx_terms) FROM scope),"""
-        else:  # every point of the collection, all tenants (Qdrant's default IDF)
-            frequencies = f"""
-            df AS (SELECT t.vector, t.term, t.docs AS df FROM {self._terms} t JOIN query q USING (term)),
-            docs AS (SELECT vector, docs FROM {self._docs}),"""
-
-        def rrf(rank: str, present: str = "true") -> str:  # Qdrant's RRF term: 1 / (k + rank from 0)
-            return f"CASE WHEN {present} AND {rank} <= %s THEN 1.0::float8 / (%s + {rank} - 1) ELSE 0 END"
-
-        return f"""
-        WITH scope AS MATERIALIZED (
-            SELECT id, ctid AS tid, -(dense <#> %b) AS plain, -(ctx <#> %b) AS ctx,
-                   bm25_terms, bm25_weights, bm25_ctx_terms, bm25_ctx_weights
-            FROM {self._t} WHERE {where}
-        ),
-        query AS (SELECT * FROM unnest(%s::int4[], %s::float8[]) AS q(term, weight)),
-        matched AS (  -- (memory, sparse vector, query term, stored weight x query weight)
-            SELECT s.id, v.vector, p.term, p.weight * q.weight AS weight
-            FROM scope s
-            CROSS JOIN LATERAL (VALUES (0, s.bm25_terms, s.bm25_weights),
-                                       (1, s.bm25_ctx_terms, s.bm25_ctx_weights)) AS v(vector, terms, weights)
-            CROSS JOIN LATERAL unnest(v.terms, v.weights) AS p(term, weight)
-            JOIN query q ON q.term = p.term
-            WHERE v.terms && %s::int4[]
-        ),{frequencies}
-        weighted AS (  -- BM25 with Qdrant's IDF: ln((N - n + 0.5) / (n + 0.5) + 1)
-            SELECT m.id, m.vector, m.weight * ln((d.docs - f.df + 0.5::float8) / (f.df + 0.5::float8) + 1) AS w
-            FROM matched m JOIN df f USING (vector, term) JOIN docs d USING (vector)
-        ),
-        sparse AS (
-            SELECT id, sum(w) FILTER (WHERE vector = 0) AS bm25, sum(w) FILTER (WHERE vector = 1) AS bm25_ctx
-            FROM weighted GROUP BY id
-        ),
-        ranked AS (
-            SELECT s.id, s.tid, s.plain, s.ctx, sp.bm25, sp.bm25_ctx,
-                   row_number() OVER (ORDER BY s.plain DESC, s.id) AS r_plain,
-                   row_number() OVER (ORDER BY s.ctx DESC, s.id) AS r_ctx,
-                   row_number() OVER (ORDER BY sp.bm25 DESC NULLS LAST, s.id) AS r_bm25,
-                   row_number() OVER (ORDER BY sp.bm25_ctx DESC NULLS LAST, s.id) AS r_bm25_ctx
-            FROM scope s LEFT JOIN sparse sp USING (id)
-        ),
-        fused AS (
-            SELECT id, tid, plain, ctx, {rrf("r_plain")} + {rrf("r_ctx")} + {rrf("r_bm25", "bm25 IS NOT NULL")}
-                   + {rrf("r_bm25_ctx", "bm25_ctx IS NOT NULL")} AS rrf
-            FROM ranked
-        ),
-        top AS (
-            SELECT id, tid, plain, ctx, rrf, row_number() OVER (ORDER BY rrf DESC, id) AS pos
-            FROM fused WHERE rrf > 0 ORDER BY rrf DESC, id LIMIT %s
-        ),
-        linked AS (SELECT t.*, p.payload FROM top t JOIN {self._t} p ON p.ctid = t.tid),
-        smoothed AS (  -- s + gamma * max(s(prev), s(next)); a neighbour outside the top counts 0
-            SELECT l.id, l.plain, l.ctx, l.payload, l.pos,
-                   l.rrf + %s * GREATEST(COALESCE(a.rrf, 0), COALESCE(b.rrf, 0)) AS score
-            FROM linked l
-            LEFT JOIN top a ON a.id::text = l.payload ->> 'prev'
-            LEFT JOIN top b ON b.id::text = l.payload ->> 'next'
-        )
-        SELECT id, plain, ctx, payload FROM smoothed ORDER BY score DESC, pos LIMIT %s"""
 
     def retrieve(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredPoint]:
         wanted = point_ids(ids)
@@ -453,10 +322,11 @@ class PgVectorStore:
             conn.execute(f"UPDATE {self._docs} SET docs = docs + CASE vector WHEN 0 THEN %s ELSE %s END",
                          (docs[0], docs[1]))
 
-    def _fetch(self, sql: str, params: Sequence[Any], binary: bool = False) -> list[tuple[Any, ...]]:
+    def _fetch(self, sql: str, params: Sequence[Any], binary: bool = False,
+               prepare: bool | None = None) -> list[tuple[Any, ...]]:
         with self._failures(), self._pool.connection() as conn:
             with conn.cursor(binary=binary) as cur:
-                return cur.execute(sql, params).fetchall()
+                return cur.execute(sql, params, prepare=prepare).fetchall()
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection[Any]]:
@@ -474,11 +344,6 @@ class PgVectorStore:
 
 
 # -- values -------------------------------------------------------------------------
-
-
-def _quote(name: str) -> str:
-    # Collection names are validated (letters, digits, _ and -); quoting keeps case and '-'.
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _existing_id(value: Any) -> str:
@@ -547,4 +412,4 @@ def _payload_columns(payload: dict[str, Any]) -> tuple[Any, ...]:
             document("tags"), document("metadata"), created)
 
 
-__all__ = ["PgVectorStore", "schema_steps"]
+__all__ = ["PgVectorStore"]

@@ -1,5 +1,6 @@
 """``GET /healthz``: the process answers. ``GET /readyz``: memory (embedder and store) is
-loaded and answering; otherwise 503 with the reason. Both report the write queue."""
+loaded and answering and the write queue readable (its counts are in the answer);
+otherwise 503 with the reason."""
 
 from __future__ import annotations
 
@@ -27,5 +28,9 @@ async def ready(request: Request) -> Response:
             problem = f"{type(exc).__name__}: {exc}"
     body = {"status": "ready" if problem is None else "not_ready", "memory": problem or "ready"}
     if services.writer is not None:
-        body["write_queue"] = services.writer.queue.counts()
+        try:  # a database round trip in the shared mode: off the event loop
+            body["write_queue"] = await asyncio.to_thread(services.writer.queue.counts)
+        except Exception as exc:
+            problem = f"the write queue cannot be read: {type(exc).__name__}: {exc}"
+            body.update(status="not_ready", write_queue=problem)
     return JSONResponse(body, status_code=200 if problem is None else 503)

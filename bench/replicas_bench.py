@@ -1,6 +1,8 @@
 """The shared-state mode under load: requests/s with memory on (a user with
 --memories memories, the top 10 injected) for one embedded server, one replica on
-PostgreSQL and two replicas on the same PostgreSQL, in the same run on this machine.
+PostgreSQL and two replicas on the same PostgreSQL, in the same run on this machine; then
+how many exchanges each setup stores per second (chats with memory writes on, raw mode:
+every write embeds and stores the user's message), until the write queue is empty.
 
     python -m bench.replicas_bench                    # ~3 min
     python -m bench.replicas_bench --duration 10 --rounds 3 --json out.json
@@ -21,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -50,8 +53,10 @@ class Cluster:
         seed_memories(self.workdir / "embedded-data", self.memories)
         seed_memories(self.workdir / "seed-data", self.memories, {"database_url": self.database_url})
         self._serve("embedded", {})
-        self._serve("replica-1", {"database": {"url": self.database_url, "replica": "replica-1"}})
-        self._serve("replica-2", {"database": {"url": self.database_url, "replica": "replica-2"}})
+        self.replica(1)
+
+    def replica(self, n: int) -> None:
+        self._serve(f"replica-{n}", {"database": {"url": self.database_url, "replica": f"replica-{n}"}})
 
     def _serve(self, name: str, extra: dict[str, Any]) -> None:
         port = free_port()
@@ -97,12 +102,33 @@ def load(urls: list[str], concurrency: int, duration: float) -> dict[str, float]
             "errors": sum(r["socket_errors"] + r["non2xx"] for r in runs)}
 
 
+def store_rate(urls: list[str], exchanges: int, tag: str) -> float:
+    """Exchanges stored per second: ``exchanges`` chats (40 users, 8 at a time, spread over
+    ``urls``) with memory writes on, timed from the first chat until the queue is empty."""
+    import httpx
+
+    def chat(i: int) -> int:
+        return httpx.post(urls[i % len(urls)] + "/v1/chat/completions", timeout=60, json={
+            "model": "echo", "user": f"{tag}-{i % 40}",
+            "messages": [{"role": "user", "content": f"fact number {i}: I collect {tag} stamps from {i}"}]}).status_code
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(chat, range(exchanges)))
+    if statuses.count(200) != exchanges:
+        raise RuntimeError(f"{exchanges - statuses.count(200)} chats failed")
+    while httpx.get(urls[0] + "/readyz", timeout=30).json()["write_queue"]["pending"]:
+        time.sleep(0.05)
+    return exchanges / (time.monotonic() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--memories", type=int, default=10_000)
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--exchanges", type=int, default=300, help="chats stored for the queue throughput")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -112,16 +138,27 @@ def main() -> None:
     scenarios = {"embedded, 1 server": ["embedded"], "PostgreSQL, 1 replica": ["replica-1"],
                  "PostgreSQL, 2 replicas": ["replica-1", "replica-2"]}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in scenarios}
-    try:
-        cluster.start()
-        for servers in scenarios.values():
-            load([cluster.urls[s] for s in servers], 4, 2)  # warm-up
+    stored: dict[str, float] = {}
+
+    def measure(names: list[str]) -> None:
+        for name in names:
+            load([cluster.urls[s] for s in scenarios[name]], 4, 2)  # warm-up
         for round_no in range(args.rounds):
-            for name, servers in scenarios.items():
-                figures = load([cluster.urls[s] for s in servers], args.concurrency, args.duration)
+            for name in names:
+                figures = load([cluster.urls[s] for s in scenarios[name]], args.concurrency, args.duration)
                 runs[name].append(figures)
                 log(f"round {round_no + 1} {name:>24}: {figures['rps']:6.1f} req/s  p50 {figures['p50_ms']:.1f} ms  "
                     f"p95 {figures['p95_ms']:.1f} ms  errors {figures['errors']}")
+        for name in names:
+            stored[name] = store_rate([cluster.urls[s] for s in scenarios[name]], args.exchanges,
+                                      name.split(",")[0].split()[0].lower() + str(len(scenarios[name])))
+            log(f"{name:>24}: {stored[name]:.1f} exchanges stored/s")
+
+    try:
+        cluster.start()
+        measure(["embedded, 1 server", "PostgreSQL, 1 replica"])  # replica 2 not started: it would drain too
+        cluster.replica(2)
+        measure(["PostgreSQL, 2 replicas"])
         rss = {name: rss_mb(pid) for name, pid in cluster.pids.items()}
     finally:
         cluster.stop()
@@ -130,14 +167,15 @@ def main() -> None:
                for name, rounds in runs.items()}
     print(f"\nmemory on, {args.memories} memories, c={args.concurrency}, median of {args.rounds} rounds "
           f"of {args.duration:.0f} s (load before {os.getloadavg()[0]:.1f}):")
-    print("| setup | req/s | p50 ms | p95 ms | errors |\n|---|---|---|---|---|")
+    print("| setup | req/s | p50 ms | p95 ms | errors | exchanges stored/s |\n|---|---|---|---|---|---|")
     for name, figures in summary.items():
         print(f"| {name} | {figures['rps']:.1f} | {figures['p50_ms']:.1f} | {figures['p95_ms']:.1f} | "
-              f"{figures['errors']:.0f} |")
+              f"{figures['errors']:.0f} | {stored[name]:.1f} |")
     print("RSS MB (current, peak): " + ", ".join(f"{n} {v[0]:.0f}/{v[1]:.0f}" for n, v in rss.items()
                                                  if n != "upstream"))
     if args.json:
-        args.json.write_text(json.dumps({"runs": runs, "summary": summary, "rss_mb": rss, "args": vars(args)},
+        args.json.write_text(json.dumps({"runs": runs, "summary": summary, "stored_per_s": stored, "rss_mb": rss,
+                                         "args": vars(args)},
                                         default=str, indent=2))
 
 

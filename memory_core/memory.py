@@ -8,9 +8,10 @@
 
 Every call is scoped to a tenant (the config's, unless ``tenant=`` says otherwise)
 and, for writes, searches and listings, to at least one of user_id / agent_id /
-run_id. Adds to one scope are serialised, so racing adds of one fact store it once
-(within one process: with a ``database_url`` several processes share the store, and
-two of them adding the same fact at the same instant may both store it).
+run_id. Changes to one scope are serialised, so racing adds of one fact store it once
+and an update racing a delete cannot bring the memory back; with a ``database_url``
+(several processes sharing the store) a PostgreSQL advisory lock per scope makes that
+hold across processes too.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from memory_core.extraction.inference import Inference
 from memory_core.history import open_history
 from memory_core.items import new_ids, point_id, public_id, text_hash, to_item
 from memory_core.llm import LLM
-from memory_core.locks import ScopeLocks
+from memory_core.locks import ScopeLocks, SharedScopeLocks
 from memory_core.messages import Message, normalize_messages
 from memory_core.scope import Scope, make_scope
 from memory_core.validation import (check_json, clean_int, clean_metadata, clean_tags, clean_text,
@@ -74,7 +75,8 @@ class Memory:
         attempts = cfg.llm.max_attempts if cfg.llm else 2
         self._inference = Inference(llm, attempts) if llm is not None else None
         self._clock = clock or SystemClock()
-        self._locks = ScopeLocks()
+        # In the shared-state mode, a subject's changes are serialised across processes too.
+        self._locks = SharedScopeLocks(cfg.database) if cfg.database else ScopeLocks()
 
     @classmethod
     def from_config(cls, config: MemoryConfig | dict[str, Any] | str) -> "Memory":
@@ -487,6 +489,7 @@ class Memory:
         self._store.flush()
         self._store.close()
         self._history.close()
+        self._locks.close()
 
     def __enter__(self) -> "Memory":
         return self

@@ -20,6 +20,7 @@ loads it.
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Sequence
 
 from memory_core.errors import MemoryCoreError
@@ -71,6 +72,16 @@ def unopened_pool(url: str, *, min_size: int = 1, max_size: int = 8, timeout: fl
     except ImportError as exc:  # pragma: no cover - a dependency of the package
         raise DatabaseError(f"PostgreSQL needs psycopg: pip install 'psycopg[binary,pool]' ({exc})") from exc
 
+    try:  # before the pool, whose own log lines would quote the unparsable text
+        from psycopg.conninfo import conninfo_to_dict
+
+        conninfo_to_dict(url)
+    except Exception:
+        raise DatabaseError(
+            f"the database URL {redact(url)} cannot be parsed. Percent-encode special characters in the "
+            "user and password (/ as %2F, @ as %40, % as %25), or leave the password out of the URL and "
+            "set PGPASSWORD") from None
+
     def configure(conn: "psycopg.Connection") -> None:
         conn.autocommit = True
         if vectors:
@@ -113,6 +124,18 @@ def migrate(pool: "ConnectionPool", component: str, steps: Sequence[str]) -> int
     """Apply ``steps[v:]`` for ``component`` (``v`` = how many are already applied);
     return how many were applied now. Idempotent and safe to run from several
     processes at once."""
+    import psycopg
+
+    try:
+        return _migrate(pool, component, steps)
+    except psycopg.Error as exc:
+        raise DatabaseError(
+            f"could not create or upgrade memproxy's {component} tables: {type(exc).__name__}: {exc}. The database "
+            "user needs the right to create tables in its schema (or run `memproxy migrate` once as one that has it)"
+        ) from exc
+
+
+def _migrate(pool: "ConnectionPool", component: str, steps: Sequence[str]) -> int:
     applied = 0
     with pool.connection() as conn:
         with conn.transaction():
@@ -147,21 +170,22 @@ def schema_version(pool: "ConnectionPool", component: str) -> int:
 
 
 def redact(url: str) -> str:
-    """``url`` without its password, for messages and logs."""
-    try:
-        from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-        parts = conninfo_to_dict(url)
-    except Exception:
-        return "<the configured database>"
-    if "password" in parts:
-        parts["password"] = "***"
-    if url.startswith(("postgresql://", "postgres://")):
-        user = parts.get("user", "")
-        auth = f"{user}:***@" if "password" in parts else (f"{user}@" if user else "")
-        host = parts.get("host", "")
-        where = host if not host.startswith("/") else ""
-        port = f":{parts['port']}" if parts.get("port") else ""
-        tail = f"?host={host}" if host.startswith("/") else ""
-        return f"postgresql://{auth}{where}{port}/{parts.get('dbname', '')}{tail}"
-    return make_conninfo(**parts)
+    """``url`` without its password, for messages and logs. Plain string work, so a
+    password libpq would mis-parse (an unescaped ``/``, ``@`` or ``%``) is hidden too."""
+    if "://" in url:
+        scheme, rest = url.split("://", 1)
+        authority_end = len(rest)
+        for stop in ("/", "?"):
+            at = rest.rfind("@")
+            cut = rest.find(stop, at + 1 if at >= 0 else 0)
+            if cut >= 0:
+                authority_end = min(authority_end, cut)
+        authority, tail = rest[:authority_end], rest[authority_end:]
+        if "@" in authority:
+            userinfo, host = authority.rsplit("@", 1)
+            user = userinfo.split(":", 1)[0]
+            authority = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
+        tail = re.sub(r"(?i)(password=)[^&]*", r"\1***", tail)
+        return f"{scheme}://{authority}{tail}"
+    # key=value conninfo
+    return re.sub(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", url)

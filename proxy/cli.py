@@ -247,7 +247,11 @@ def _export(config: ProxyConfig, args: argparse.Namespace) -> int:
     from proxy.ownership import DataDirInUse, DataDirLock
     from proxy.transfer import EmbeddedSource, TransferError, export_to, open_progress
 
-    source = EmbeddedSource.at(config.memory.data_dir)
+    if config.database.shared:
+        print("memproxy: export reads an embedded data directory; this configuration is the shared mode "
+              "(use the embedded server's config, or --data-dir DIR with no database.url)", file=sys.stderr)
+        return 2
+    source = EmbeddedSource.of(config)
     try:
         lock = DataDirLock(config.memory.data_dir).acquire()
     except DataDirInUse as exc:
@@ -258,7 +262,7 @@ def _export(config: ProxyConfig, args: argparse.Namespace) -> int:
         with partial.open("w", encoding="utf-8") as out:
             written = export_to(source, out, open_progress(sys.stderr))
         partial.replace(args.output)  # never a half-written export under the final name
-    except (TransferError, MemoryCoreError, OSError) as exc:
+    except (TransferError, MemoryCoreError, OSError, ValueError) as exc:
         partial.unlink(missing_ok=True)
         print(f"memproxy: {exc}", file=sys.stderr)
         return 1
@@ -271,10 +275,15 @@ def _export(config: ProxyConfig, args: argparse.Namespace) -> int:
 def _import(config: ProxyConfig, args: argparse.Namespace) -> int:
     from proxy.transfer import TransferError, import_into, open_progress
 
+    import psycopg
+
     try:
         done = import_into(config, args.source, open_progress(sys.stderr))
     except (TransferError, MemoryCoreError, OSError) as exc:
         print(f"memproxy: {exc}", file=sys.stderr)
+        return 1
+    except psycopg.Error as exc:  # e.g. a user without the right to create the tables
+        print(f"memproxy: the database refused the import: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     print(f"memproxy: imported {_summary(done)}", file=sys.stderr)
     return 0

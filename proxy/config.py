@@ -136,20 +136,29 @@ class ProxyConfig(_Section):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _memory_shares_the_database(cls, data: Any) -> Any:
-        """``database.url`` is memory_core's ``database_url`` too (history and pgvector),
-        unless the memory section names its own."""
-        if not isinstance(data, dict):
-            return data
-        database, memory = data.get("database"), data.get("memory")
-        url = database.get("url") if isinstance(database, dict) else None
-        if url is None or (memory is not None and not isinstance(memory, dict)):
-            return data
-        if isinstance(memory, dict) and memory.get("database_url") is not None:
-            return data
-        return {**data, "memory": {**(memory or {}), "database_url": url}}
+    @model_validator(mode="after")
+    def _one_place_for_shared_state(self) -> "ProxyConfig":
+        """``database.url`` is memory_core's ``database_url`` too (history and pgvector), and
+        a configuration that would share only part of the state between replicas is refused:
+        each replica would keep the rest to itself, and the tenants' data would split."""
+        url, memory = self.database.url, self.memory
+        if url is None:
+            if memory.database_url is not None:
+                raise ValueError("memory.database_url is set but database.url is not: history and vectors would be "
+                                 "shared while each replica kept its own keys, quotas and write queue. Set "
+                                 "database.url (memory uses it too) and remove memory.database_url")
+            return self
+        if memory.database_url is None:
+            fields = memory.model_dump(exclude_unset=True)
+            fields["database_url"] = url
+            if "vector_store" in fields:
+                fields["vector_store"] = memory.vector_store.model_dump(exclude_unset=True)
+            self.memory = MemoryConfig.model_validate(fields)
+        if self.memory.vector_store.provider == "edge":
+            raise ValueError("database.url with memory.vector_store.provider edge would keep each replica's "
+                             "vectors in its own data directory: use pgvector (the default with a database) or "
+                             "a Qdrant server")
+        return self
 
     @model_validator(mode="after")
     def _check_model_names(self) -> "ProxyConfig":

@@ -44,6 +44,7 @@ class Services:
         self.memory_problem: str | None = None if memory is not None else "loading"
         self._owns_memory = memory is None
         self.writer: MemoryWriter | None = None
+        self._stopping = asyncio.Event()
 
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -62,6 +63,7 @@ class Services:
                 yield {"services": self}
             finally:
                 warming.cancel()
+                self._stopping.set()
                 if loading is not None:
                     await asyncio.shield(loading)  # the store may be opening in a thread: let it finish
                 await self.writer.stop()
@@ -96,13 +98,27 @@ class Services:
     async def _load_memory(self) -> None:
         from memory_core import AsyncMemory
 
+        from memory_core.postgres import DatabaseError
+
         config, parts = self._memory_parts()
-        try:
-            self.memory = await asyncio.to_thread(AsyncMemory, config, **parts)
-        except Exception as exc:
-            self.memory_problem = f"{type(exc).__name__}: {exc}"
-            log.error("memory is unavailable, serving chats without it: %s", self.memory_problem)
-            return
+        delay = 1.0
+        while True:
+            try:
+                self.memory = await asyncio.to_thread(AsyncMemory, config, **parts)
+                break
+            except DatabaseError as exc:  # a database blip at start-up: keep trying, /readyz says 503 meanwhile
+                self.memory_problem = f"{type(exc).__name__}: {exc}"
+                log.error("memory is unavailable, serving chats without it; retrying in %.0f s: %s", delay,
+                          self.memory_problem)
+                try:  # until the next try, or until the server stops
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                    return
+                except asyncio.TimeoutError:
+                    delay = min(delay * 2, 60.0)
+            except Exception as exc:
+                self.memory_problem = f"{type(exc).__name__}: {exc}"
+                log.error("memory is unavailable, serving chats without it: %s", self.memory_problem)
+                return
         self.memory_problem = None
         assert self.writer is not None
         self.writer.wake()

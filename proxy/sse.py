@@ -7,7 +7,7 @@ and ``[DONE]``, so the client sees a complete answer, and it is remembered."""
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import orjson
 
@@ -23,7 +23,7 @@ def event(data: dict[str, Any]) -> bytes:
 
 
 async def completion_events(
-    chunks: AsyncIterator[dict[str, Any]], on_complete: Callable[[str], None] | None
+    chunks: AsyncIterator[dict[str, Any]], on_complete: Callable[[str], Awaitable[None]] | None
 ) -> AsyncIterator[bytes]:
     """Relay ``chunks``; call ``on_complete`` with the reply text, before ``[DONE]``, only if
     the stream ended normally (not on an upstream error, nor when the client went away)."""
@@ -48,7 +48,7 @@ async def completion_events(
     if last is not None and 0 not in finished:
         yield event(_finish(last))
     if on_complete is not None:  # queued before [DONE]: an answered stream is never forgotten
-        on_complete("".join(reply))
+        await on_complete("".join(reply))
     yield DONE
 
 

@@ -13,9 +13,10 @@ key-month of quota use, per queued write and per dead letter::
 
 ``memproxy import SOURCE`` reads an export file, or an embedded data directory directly
 (one command: ``memproxy import ./data --config shared.yaml``), and writes into the
-stores the configuration names. Every record keeps its id, so an import that was
-interrupted is simply run again: memories and keys are replaced, history events and
-dead letters already there are skipped. Queued writes are put back in their order.
+stores the configuration names. A ledger in the database (``memproxy_imports``) records
+what was written, so an import that was interrupted is simply run again: it writes only
+what is not there yet, and never brings back a memory deleted or a key revoked since.
+Queued writes are put back in their order.
 
 The embedded files are read while no server owns the directory (the data-directory
 lock), so what is exported is consistent.
@@ -101,13 +102,24 @@ class EmbeddedSource:
 
     @classmethod
     def at(cls, data_dir: Path) -> "EmbeddedSource":
+        """A data directory with every file where the defaults put it."""
         data_dir = Path(data_dir)
         return cls(data_dir, data_dir / "vectors", data_dir / "history.sqlite3", data_dir / "keys.sqlite3",
                    data_dir / "write_queue.sqlite3")
 
+    @classmethod
+    def of(cls, config: Any) -> "EmbeddedSource":
+        """The embedded files ``config`` (a ProxyConfig) names, wherever it put them."""
+        memory = config.memory
+        return cls(memory.data_dir, memory.vector_store.edge_path(memory.data_dir), memory.resolved_history_path,
+                   config.keys_path, config.queue_path)
+
     def check(self) -> None:
         if not self.data_dir.is_dir():
             raise TransferError(f"{self.data_dir} is not a directory")
+        if not self.vectors.exists() and self.history.exists():
+            raise TransferError(f"{self.vectors} does not exist, but the history does: the memories are somewhere "
+                                "else (memory.vector_store.path in the config?)")
         if not any(p.exists() for p in (self.vectors, self.history, self.keys, self.queue)):
             raise TransferError(f"{self.data_dir} holds no memproxy data (no vectors/, history.sqlite3, "
                                 "keys.sqlite3 or write_queue.sqlite3)")
@@ -221,51 +233,111 @@ def read_export(path: Path) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
 # -- writing into the configured stores -------------------------------------------
 
 
+_LEDGER_STEPS = ["CREATE TABLE memproxy_imports (kind TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (kind, key))"]
+
+
+class ImportLedger:
+    """Which records an import already wrote (``memproxy_imports``), so that running it again
+    writes only the rest: a memory deleted or edited since, or a key revoked since, is not
+    brought back, and a queued write is not queued twice."""
+
+    def __init__(self, pool: Any) -> None:
+        from memory_core.postgres import migrate
+
+        self._pool = pool
+        migrate(pool, "imports", _LEDGER_STEPS)
+
+    def new(self, kind: str, keys: list[str]) -> set[str]:
+        with self._pool.connection() as conn:
+            seen = {row[0] for row in conn.execute(
+                "SELECT key FROM memproxy_imports WHERE kind = %s AND key = ANY(%s)", (kind, keys)).fetchall()}
+        return set(keys) - seen
+
+    def mark(self, kind: str, keys: list[str]) -> None:
+        with self._pool.connection() as conn, conn.cursor() as cur:
+            cur.executemany("INSERT INTO memproxy_imports (kind, key) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                            [(kind, key) for key in keys])
+
+
+def record_key(record: dict[str, Any]) -> str:
+    """What identifies a record across runs: its id, or for queued writes (whose ids are the
+    source queue's) a digest of what they are."""
+    import hashlib
+
+    if record["kind"] in ("memory", "history", "key"):
+        return str(record["id"])
+    if record["kind"] == "key_usage":
+        return f"{record['key_id']}/{record['month']}"
+    what = json.dumps([record["subject"], record["created_at"], record["payload"]], sort_keys=True,
+                      ensure_ascii=False)
+    return hashlib.sha256(what.encode("utf-8")).hexdigest()
+
+
 class Target:
     """The stores a configuration names, opened for an import."""
 
-    def __init__(self, vectors: Any, history: Any, keys: Any, queue: Any, dims: int) -> None:
+    def __init__(self, vectors: Any, history: Any, keys: Any, queue: Any, dims: int, ledger: ImportLedger) -> None:
         self.vectors, self.history, self.keys, self.queue, self.dims = vectors, history, keys, queue, dims
+        self.ledger = ledger
 
     def write(self, records: Iterable[dict[str, Any]], bar: Any) -> dict[str, int]:
         done = dict.fromkeys(KINDS, 0)
-        batch: list[tuple[str, Vectors, dict[str, Any]]] = []
-        history: list[dict[str, Any]] = []
+        pending: list[dict[str, Any]] = []
 
         def flush() -> None:
-            if batch:
-                self.vectors.upsert(batch)
-                bar.update(len(batch))
-                batch.clear()
-            if history:
-                self.history.import_events(history)
-                bar.update(len(history))
-                history.clear()
+            by_kind: dict[str, list[dict[str, Any]]] = {}
+            for record in pending:
+                by_kind.setdefault(record["kind"], []).append(record)
+            for kind in KINDS:  # the source's order: memories, history, keys, usage, jobs, dead letters
+                group = by_kind.get(kind, [])
+                if not group:
+                    continue
+                fresh = self.ledger.new(kind, [record_key(r) for r in group])
+                todo = [r for r in group if record_key(r) in fresh]
+                self._write(kind, todo)
+                self.ledger.mark(kind, [record_key(r) for r in todo])
+                bar.update(len(group))
+            pending.clear()
 
         for record in records:
-            kind = record.get("kind")
+            kind = record.get("kind") if isinstance(record, dict) else None
             if kind not in done:
-                raise TransferError(f"unknown record kind {kind!r}: made by a newer memproxy?")
+                raise TransferError(f"unknown record {str(record)[:80]!r}: made by a newer memproxy, or damaged")
+            try:
+                record_key(record)
+            except (KeyError, TypeError) as exc:
+                raise TransferError(f"a {kind} record lacks {exc}: the file is damaged; export again") from None
             done[kind] += 1
-            if kind == "memory":
-                batch.append(memory_point(record, self.dims))
-            elif kind == "history":
-                history.append(record)
-            else:
+            if pending and pending[-1]["kind"] != kind:
                 flush()
-                if kind == "key":
-                    self.keys.import_key(record)
-                elif kind == "key_usage":
-                    self.keys.import_usage(record["key_id"], record["month"], int(record["used"]))
-                elif kind == "job":
-                    self.queue.put(record["subject"], record["payload"], now=float(record["created_at"]))
-                else:
-                    self.queue.import_dead_letter(record)
-                bar.update(1)
-            if len(batch) >= _PAGE or len(history) >= _PAGE:
+            pending.append(record)
+            if len(pending) >= _PAGE:
                 flush()
         flush()
         return done
+
+    def _write(self, kind: str, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        try:
+            if kind == "memory":
+                self.vectors.upsert([memory_point(r, self.dims) for r in records])
+            elif kind == "history":
+                self.history.import_events(records)
+            elif kind == "key":
+                for r in records:
+                    self.keys.import_key(r)
+            elif kind == "key_usage":
+                for r in records:
+                    self.keys.import_usage(r["key_id"], r["month"], int(r["used"]))
+            elif kind == "job":
+                for r in records:
+                    self.queue.put(r["subject"], r["payload"], now=float(r["created_at"]))
+            else:
+                for r in records:
+                    self.queue.import_dead_letter(r)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TransferError(f"a {kind} record is damaged ({type(exc).__name__}: {exc}): export again") from None
 
 
 def import_into(config: Any, source_path: Path, progress: Callable[[int, str], Any]) -> dict[str, int]:
@@ -306,9 +378,15 @@ def import_into(config: Any, source_path: Path, progress: Callable[[int, str], A
         history = PostgresHistoryStore(pool=state.pool)
         queue = PostgresWriteQueue(state.pool, state.replica, config.writer.lease_seconds, listen=False)
         opened += [history, queue]
-        target = Target(vectors, history, state.key_store(), queue, int(dims or 0))
+        target = Target(vectors, history, state.key_store(), queue, int(dims or 0), ImportLedger(state.pool))
         with progress(sum(int(n) for n in counts.values()), "records") as bar:
-            return target.write(records, bar)
+            done = target.write(records, bar)
+        short = {kind: (done.get(kind, 0), int(n)) for kind, n in counts.items() if done.get(kind, 0) < int(n)}
+        if short:
+            lacking = ", ".join(f"{kind} {got} of {want}" for kind, (got, want) in short.items())
+            raise TransferError(f"{source_path} ends early ({lacking}): the file is cut; export again "
+                                "(what was read is imported, and a new import skips it)")
+        return done
     finally:
         for thing in reversed(opened):
             thing.close()

@@ -215,13 +215,14 @@ class PostgresKeyStore:
 
     def import_key(self, record: dict[str, Any]) -> None:
         """Store an exported key record (its hash, never a secret) under its own id,
-        replacing one with that id, so an interrupted import can run again."""
+        replacing one with that id (a revocation on either side is kept)."""
         self._db.run(lambda conn: conn.execute(
             "INSERT INTO memproxy_api_keys (id, hash, prefix, tenant, name, quota, created_at, revoked_at)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (id) DO UPDATE SET hash = EXCLUDED.hash, prefix = EXCLUDED.prefix,"
             " tenant = EXCLUDED.tenant, name = EXCLUDED.name, quota = EXCLUDED.quota,"
-            " created_at = EXCLUDED.created_at, revoked_at = EXCLUDED.revoked_at",
+            " created_at = EXCLUDED.created_at,"
+            " revoked_at = COALESCE(memproxy_api_keys.revoked_at, EXCLUDED.revoked_at)",
             (record["id"], record["hash"], record["prefix"], record["tenant"], record.get("name"),
              record.get("quota"), record["created_at"], record.get("revoked_at")),
         ))

@@ -7,6 +7,7 @@ the answer's last byte is sent (the write itself happens later, in the backgroun
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -46,9 +47,10 @@ async def completions(request: Request) -> Response:
     writes = subject is not None and controls.write
     headers["X-Memory-Write"] = "on" if writes else "off"
 
-    def remember(reply: str) -> None:
+    async def remember(reply: str) -> None:
         assert subject is not None
-        services.remember(subject, original, reply, model)
+        # A commit to the queue (a database round trip in the shared mode): off the event loop.
+        await asyncio.to_thread(services.remember, subject, original, reply, model)
 
     if params.pop("stream", False):
         chunks = await services.upstream.stream(params)
@@ -61,7 +63,7 @@ async def completions(request: Request) -> Response:
 
     completion = await services.upstream.complete(params)
     if writes:  # queued (committed) before the answer leaves: a crash after it loses nothing
-        remember(_reply_text(completion))
+        await remember(_reply_text(completion))
     return Response(orjson.dumps(completion), media_type="application/json", headers=headers)
 
 

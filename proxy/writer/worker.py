@@ -184,10 +184,14 @@ class MemoryWriter:
                 continue
             for subject, job in claims.items():
                 if job.id not in held and self._claims.get(subject) is job:
-                    # Its lease ran out and another replica has it: that one's outcome counts.
+                    # Its lease ran out and another replica has it: that one's outcome counts, and
+                    # this run stops here, so the subject's next write cannot overlap it.
                     del self._claims[subject]
+                    task = self._in_flight.get(subject)
+                    if task is not None:
+                        task.cancel()
                     log.warning("memory write %d was taken over by another replica (this one did not "
-                                "renew its claim in time); this run will not be recorded", job.id)
+                                "renew its claim in time); stopped here, it runs there", job.id)
 
     async def _release(self, job_ids: list[int]) -> None:
         if not job_ids:

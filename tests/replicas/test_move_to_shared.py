@@ -72,6 +72,22 @@ def test_one_command_moves_a_data_directory_into_the_shared_mode(cluster, embedd
     check_moved(cluster, embedded)  # the same memories and history, nothing doubled
 
 
+def test_running_the_import_again_brings_back_nothing_deleted_or_revoked_since(cluster, embedded):
+    target = cluster.folder()
+    assert cluster.command("import", str(embedded["data"]), folder=target).returncode == 0
+    auth, bob = embedded["auth"], embedded["ids"][FACTS["bob"][0]]
+    with cluster.replica(folder=target) as shared:
+        assert httpx.delete(f"{shared.url}/v1/memories/{bob}", headers=auth, timeout=30).status_code == 200
+    assert cluster.command("keys", "revoke", embedded["key"]["id"], folder=target).returncode == 0
+
+    again = cluster.command("import", str(embedded["data"]), folder=target)
+    assert again.returncode == 0, again.stderr
+    with cluster.replica("--open", folder=target) as shared:
+        assert httpx.get(f"{shared.url}/v1/memories/{bob}", timeout=30).status_code == 404
+        assert httpx.get(f"{shared.url}/v1/memories", headers=auth, params={"userId": "bob"},
+                         timeout=30).status_code == 401
+
+
 def test_an_export_file_imports_the_same_and_a_damaged_one_is_refused(cluster, embedded, tmp_path):
     export = tmp_path / "memproxy-export.jsonl"
     made = cluster.command("export", "--output", str(export), folder=embedded["folder"])
@@ -84,6 +100,12 @@ def test_an_export_file_imports_the_same_and_a_damaged_one_is_refused(cluster, e
     cut.write_text(export.read_text()[:-40])
     refused = cluster.command("import", str(cut), folder=target)
     assert refused.returncode == 1 and "damaged" in refused.stderr
+
+    lines = export.read_text().splitlines(keepends=True)
+    short = tmp_path / "short.jsonl"
+    short.write_text("".join(lines[:-2]))  # cut at a line's end: only the counts can tell
+    ended = cluster.command("import", str(short), folder=target)
+    assert ended.returncode == 1 and "ends early" in ended.stderr
 
     loaded = cluster.command("import", str(export), folder=target)
     assert loaded.returncode == 0, loaded.stderr

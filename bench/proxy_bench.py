@@ -267,22 +267,35 @@ class Servers:
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str], url: str, probe: str,
                timeout: float = 60) -> None:
-        log_file = open(self.workdir / f"{name}.log", "w")
-        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=self.workdir)
-        self.processes.append(process)
-        wait_http(url + probe, timeout, process)
+        process = spawn(self.processes, self.workdir, name, command, env, url + probe, timeout)
         self.urls[name] = url
         self.pids[name] = process.pid
         log(f"{name} ready at {url} (pid {process.pid})")
 
     def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(self.processes)
+
+
+def spawn(processes: list[subprocess.Popen], workdir: Path, name: str, command: list[str], env: dict[str, str],
+          ready_url: str, timeout: float) -> subprocess.Popen:
+    """Start ``command`` in ``workdir`` (output in ``<name>.log``), add it to ``processes``
+    and wait until ``ready_url`` answers."""
+    log_file = open(workdir / f"{name}.log", "w")
+    process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir)
+    processes.append(process)
+    wait_http(ready_url, timeout, process)
+    return process
+
+
+def stop_all(processes: list[subprocess.Popen]) -> None:
+    """Terminate, newest first; kill what does not exit within 30 s."""
+    for process in reversed(processes):
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def cpu_seconds(pid: int) -> float:

@@ -28,7 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.proxy_bench import BENCH_USER, REPO, body, free_port, log, median, rss_mb, seed_memories, wait_http, wrk
+from bench.proxy_bench import (BENCH_USER, REPO, body, free_port, log, median, rss_mb, seed_memories, spawn,
+                               stop_all, wrk)
 
 
 class Cluster:
@@ -72,21 +73,12 @@ class Cluster:
                     f"http://127.0.0.1:{port}", "/readyz", timeout=180)
 
     def _spawn(self, name: str, command: list[str], url: str, probe: str, timeout: float = 60) -> None:
-        out = open(self.workdir / f"{name}.log", "w")
-        process = subprocess.Popen(command, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=self.workdir)
-        self.processes.append(process)
-        wait_http(url + probe, timeout, process)
+        process = spawn(self.processes, self.workdir, name, command, self.env, url + probe, timeout)
         self.urls[name], self.pids[name] = url, process.pid
         log(f"{name} ready at {url}")
 
     def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(self.processes)
         self.postgres.cleanup()
 
 

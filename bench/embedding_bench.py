@@ -77,29 +77,45 @@ def throughput(emb, n: int) -> float:
 
 
 def calibrate(provider: str) -> None:
-    """Print the ScoreCalibration constants (see memory_core/embedding/calibration.py)."""
+    """Print the ScoreCalibration constants (see memory_core/embedding/calibration.py):
+    the absolute map of the cosine, and the relative map of cosine - the query's baseline."""
+    from memory_core.embedding.calibration import baseline
+
     pairs = runpy.run_path(str(ROOT / "tests" / "embedding" / "calibration_pairs.py"))
     langs = ["ZH", "EN"] if provider == "e5-offline" else ["EN"]
     emb = create_embedder(EmbedderConfig(provider=provider))
-    related, unrelated, cuts = [], [], []
-    for lang in langs:
-        q = emb.embed_queries([a for a, _ in pairs[lang]])
-        d = emb.embed_documents([b for _, b in pairs[lang]])
-        sims = q @ d.T
-        rel, unr = np.diag(sims), sims[~np.eye(len(sims), dtype=bool)]
-        related.append(rel)
-        unrelated.append(unr)
-        cut = (np.percentile(rel, 10) + np.percentile(unr, 95)) / 2
-        cuts.append(cut)
-        print(f"{lang}: related p10 {np.percentile(rel, 10):.3f} median {np.median(rel):.3f}"
-              f" | unrelated median {np.median(unr):.3f} p95 {np.percentile(unr, 95):.3f}"
-              f" | midpoint {cut:.3f}")
-    rel, unr = np.concatenate(related), np.concatenate(unrelated)
-    print(f"pooled: unrelated p5 {np.percentile(unr, 5):.3f}")
-    print(f"=> ScoreCalibration(unrelated={np.percentile(unr, 5):.3f}, threshold={min(cuts):.3f})")
-    cal = emb.calibration
-    print(f"current constants {cal}: related > 0.5: {np.mean([cal(c) > 0.5 for c in rel]):.0%}, "
-          f"unrelated < 0.5: {np.mean([cal(c) < 0.5 for c in unr]):.0%}")
+    references = emb._reference_vectors()
+    for kind in ("cosine", "cosine - baseline"):
+        related, unrelated, cuts = [], [], []
+        for lang in langs:
+            q = emb.embed_queries([a for a, _ in pairs[lang]])
+            d = emb.embed_documents([b for _, b in pairs[lang]])
+            sims = q @ d.T
+            if kind != "cosine":
+                sims = sims - np.array([baseline(v, references) for v in q])[:, None]
+            rel, unr = np.diag(sims), sims[~np.eye(len(sims), dtype=bool)]
+            related.append(rel)
+            unrelated.append(unr)
+            cut = (np.percentile(rel, 10) + np.percentile(unr, 95)) / 2
+            cuts.append(cut)
+            print(f"{kind}, {lang}: related p10 {np.percentile(rel, 10):.3f} median {np.median(rel):.3f}"
+                  f" p90 {np.percentile(rel, 90):.3f} | unrelated median {np.median(unr):.3f}"
+                  f" p95 {np.percentile(unr, 95):.3f} | midpoint {cut:.3f}")
+        rel, unr = np.concatenate(related), np.concatenate(unrelated)
+        if kind == "cosine":
+            print(f"=> ScoreCalibration(unrelated={np.percentile(unr, 5):.3f}, threshold={min(cuts):.3f})")
+            cal = emb.calibration
+            print(f"current constants: related > 0.5: {np.mean([cal(c) > 0.5 for c in rel]):.0%}, "
+                  f"unrelated < 0.5: {np.mean([cal(c) < 0.5 for c in unr]):.0%}")
+        else:
+            # top: where the score reaches 1, twice as far above the threshold as the related median
+            top = min(cuts) + 2 * (np.median(rel) - min(cuts))
+            print(f"=> RelativeCalibration(unrelated={np.percentile(unr, 5):.3f}, threshold={min(cuts):.3f}, "
+                  f"top={top:.3f})")
+            rc = emb.calibration.relative
+            if rc is not None:
+                print(f"current constants {rc}: related > 0.5: {np.mean([rc.threshold < c for c in rel]):.0%}, "
+                      f"unrelated < 0.5: {np.mean([c < rc.threshold for c in unr]):.0%}")
 
 
 def main() -> None:

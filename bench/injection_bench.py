@@ -22,16 +22,17 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import httpx
 
-from bench.memory_bench import halves, store_set
-from bench.proxy_bench import free_port, wait_http
+from bench.memory_bench import gold_count, halves, store_set
+from bench.proxy_bench import free_port, spawn, stop_all
 from bench.retrieval_sets import load_locomo, load_madial
 from memory_core import Memory
 
@@ -42,22 +43,41 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-def measure(rs, label: str, queries: int, workdir: Path, upstream: str) -> dict[str, float]:
+@contextmanager
+def fake_upstream(workdir: Path) -> Iterator[str]:
+    """The fake OpenAI upstream (tests/proxy/fake_upstream.py) running, as its base URL."""
+    processes: list = []
+    port = free_port()
+    try:
+        spawn(processes, workdir, "upstream", [sys.executable, str(REPO / "tests/proxy/fake_upstream.py"),
+                                              "--port", str(port)],
+              dict(os.environ), f"http://127.0.0.1:{port}/v1/models", 60)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        stop_all(processes)
+
+
+def measure(rs, label: str, queries: int, workdir: Path, upstream: str, memory: dict | None = None,
+            embedder=None) -> dict[str, float]:
+    """Store ``rs`` one message per add(), then ask ``queries`` of its questions (a fixed
+    sample) through a `memproxy serve` on ``upstream``. ``memory``: more memory config,
+    for the store and the server alike; ``embedder``: an already loaded one that matches it."""
     data_dir = workdir / f"data-{rs.name}-{label.replace(' ', '-')}"
+    memory = {**(memory or {}), "data_dir": str(data_dir)}
     log(f"\n## {rs.name} {label}: storing {sum(len(v) for v in rs.memories.values())} memories, one add() per message")
-    with Memory({"data_dir": str(data_dir)}) as m:
+    with Memory(memory, embedder=embedder) as m:
         keys_of = store_set(m, rs, "message")
     port = free_port()
     config = {"server": {"host": "127.0.0.1", "port": port}, "auth": {"open": True},
               "models": [{"name": "echo", "model": "openai/echo", "api_base": upstream, "api_key": "sk-bench"}],
-              "memory": {"data_dir": str(data_dir)}}
+              "memory": memory}
     (workdir / "memproxy.yaml").write_text(json.dumps(config))
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    server = subprocess.Popen([sys.executable, "-m", "proxy", "serve", "--config", str(workdir / "memproxy.yaml")],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir)
+    url = f"http://127.0.0.1:{port}"
+    processes: list = []
     try:
-        url = f"http://127.0.0.1:{port}"
-        wait_http(url + "/readyz", 180, server)
+        spawn(processes, workdir, "memproxy", [sys.executable, "-m", "proxy", "serve", "--config",
+                                               str(workdir / "memproxy.yaml")], env, url + "/readyz", 180)
         picked = random.Random(0).sample(rs.queries, min(queries, len(rs.queries)))
         injected, precision, recall, empty = [], [], [], 0
         with httpx.Client(base_url=url, timeout=60) as client:
@@ -70,20 +90,47 @@ def measure(rs, label: str, queries: int, workdir: Path, upstream: str) -> dict[
                 keys = {k for mid in ids for k in keys_of.get(mid, [])}
                 injected.append(len(ids))
                 if ids:
-                    precision.append(len(keys & q.gold) / len(keys))
+                    precision.append(gold_count(ids, keys_of, q.gold) / len(ids))
                 else:
                     empty += 1
                 recall.append(len(keys & q.gold) / len(q.gold) if q.gold else 0.0)
                 if (i + 1) % 50 == 0:
                     log(f"  {i + 1}/{len(picked)} chats")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_all(processes)
     figures = {"injected per turn": statistics.mean(injected),
                "precision": statistics.mean(precision) if precision else 0.0,
                "recall": statistics.mean(recall), "turns with none": empty / len(picked)}
     log("  " + "  ".join(f"{name} {value:.2f}" for name, value in figures.items()) + f"  (n={len(picked)})")
     return figures
+
+
+def injection_sets(locomo: str | None, madial: str | None) -> list:
+    """The sets as the chat sees them: LoCoMo's questions, MADial's last user turn (a
+    chat turn is one user message)."""
+    return ([load_locomo(locomo)] if locomo else []) + \
+        ([load_madial(madial, last_turn_only=True)] if madial else [])
+
+
+def measure_sets(sets: list, queries: int, memory: dict | None = None, embedder=None) -> dict[str, dict[str, float]]:
+    """measure() on each half of each set, with one fake upstream, in a temporary folder;
+    figures by "set half"."""
+    results: dict[str, dict[str, float]] = {}
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="injection_bench_") as tmp, fake_upstream(Path(tmp)) as upstream:
+        for rs in sets:
+            for label, part in halves(rs).items():
+                results[f"{rs.name} {label}"] = measure(part, f"{label} half", queries, Path(tmp), upstream,
+                                                        memory, embedder)
+    log(f"({time.monotonic() - started:.0f} s)")
+    return results
+
+
+def print_table(results: dict[str, dict[str, float]]) -> None:
+    log("\n| set, half | injected per turn | precision | recall | turns with none |\n|---|---|---|---|---|")
+    for name, f in results.items():
+        log(f"| {name} | {f['injected per turn']:.2f} | {f['precision']:.2f} | {f['recall']:.2f} | "
+            f"{f['turns with none']:.0%} |")
 
 
 def main() -> None:
@@ -95,31 +142,8 @@ def main() -> None:
     args = ap.parse_args()
     if not (args.locomo or args.madial):
         ap.error("give --locomo and/or --madial")
-    sets = []
-    if args.locomo:
-        sets.append(load_locomo(args.locomo))
-    if args.madial:
-        sets.append(load_madial(args.madial, last_turn_only=True))  # a chat turn is one user message
-    results: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        port = free_port()
-        upstream = subprocess.Popen([sys.executable, str(REPO / "tests/proxy/fake_upstream.py"), "--port", str(port)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_http(f"http://127.0.0.1:{port}/v1/models", 60, upstream)
-            started = time.monotonic()
-            for rs in sets:
-                for label, part in halves(rs).items():
-                    results[f"{rs.name} {label}"] = measure(part, f"{label} half", args.queries, workdir,
-                                                            f"http://127.0.0.1:{port}/v1")
-        finally:
-            upstream.terminate()
-    log(f"\n| set, half | injected per turn | precision | recall | turns with none |\n|---|---|---|---|---|")
-    for name, f in results.items():
-        log(f"| {name} | {f['injected per turn']:.2f} | {f['precision']:.2f} | {f['recall']:.2f} | "
-            f"{f['turns with none']:.0%} |")
-    log(f"({time.monotonic() - started:.0f} s)")
+    results = measure_sets(injection_sets(args.locomo, args.madial), args.queries)
+    print_table(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

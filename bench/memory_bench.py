@@ -7,10 +7,28 @@
     python -m bench.memory_bench --only none --locomo ../shared/data/locomo/locomo-dev.json \
                                  --protocols session --stores embedded,pgvector
     python -m bench.memory_bench --only search --sizes 100000 --stores pgvector --database-url postgresql://...
+    python -m bench.memory_bench --only none --madial ../shared/data/madial-zh --inject --inject-queries 20 \
+                                 --json /tmp/figures.json
 
 Sections: query-embedding latency and batch throughput; add(infer=False)
 throughput; search p50/p95 at several store sizes spread over 1,000 users (query
 embedding excluded); retrieval quality on LoCoMo and MADial-zh when given their paths.
+
+Retrieval quality, on each half of each set (users split by ``halves()``: a tuning half,
+a check half), for each LoCoMo add protocol (``--protocols``) and both MADial query forms
+(whole dialogue, last user turn):
+  - R@5, R@10 (and LoCoMo's session any@5, R@10 by category) at threshold 0;
+  - the same searches at the config's default threshold: memories returned per query,
+    precision (share of returned memories that are gold: micro, and mean over queries
+    that returned any), R@10 and its share of the threshold-0 R@10 ("kept"), queries
+    returning nothing, against issue 10's target (precision >= 0.5 while kept >= 90%);
+  - "never mentioned" probes (retrieval_sets.PROBES_EN for LoCoMo's users, PROBES_ZH for
+    MADial's), asked at the default threshold: share returning nothing, mean returned,
+    and the top memory of the three highest-scoring probes, for a reader to judge;
+then a markdown table per set. ``--inject`` (with --locomo/--madial) also measures what
+a live ``memproxy serve`` injects through its chat API (bench/injection_bench.py, on the
+embedded store, ``--inject-queries`` chats per half). ``--json PATH`` writes every
+quality and injection figure there.
 
 ``--stores`` runs the search and quality sections on each store named: ``embedded``
 (Qdrant Edge + SQLite history in a temporary data directory) and ``pgvector`` (the
@@ -23,6 +41,7 @@ vectors reused for the second store, so the stores see identical input.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import resource
 import statistics
@@ -36,6 +55,7 @@ import numpy as np
 
 from memory_core import Memory
 from memory_core.embedding import create_embedder
+from memory_core.embedding.base import query_scorer
 from memory_core.embedding.config import EmbedderConfig
 
 ZH = ["我是谁？", "我喜欢吃什么？", "周末有什么安排", "我的孩子叫什么名字", "推荐一些四川美食",
@@ -79,6 +99,9 @@ class CachedDocuments:
 
     def score(self, cosine):
         return self._real.score(cosine)
+
+    def scorer(self, query_vector):
+        return query_scorer(self._real, query_vector)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -140,8 +163,11 @@ class PrecomputedQueries:
         self.name, self.dims = embedder.name, embedder.dims
         self._real = embedder
         self._vectors = dict(zip(queries, embedder.embed_queries(queries)))
+        self.live = False  # True: embed every query for real (the end-to-end figure)
 
     def embed_queries(self, texts):
+        if self.live:
+            return self._real.embed_queries(texts)
         return np.stack([self._vectors[t] for t in texts])
 
     def embed_documents(self, texts):
@@ -149,6 +175,9 @@ class PrecomputedQueries:
 
     def score(self, cosine):
         return self._real.score(cosine)
+
+    def scorer(self, query_vector):
+        return query_scorer(self._real, query_vector)
 
 
 def bench_search(embedder, sizes: list[int], users: int = 1000, n_queries: int = 500,
@@ -203,6 +232,16 @@ def bench_search(embedder, sizes: list[int], users: int = 1000, n_queries: int =
                 times.append((time.perf_counter() - t0) * 1000)
             log(f"{size:>7} memories: p50 {pct(times, 50):.2f} ms  p95 {pct(times, 95):.2f} ms"
                 f"  (Memory.search, n={n_queries}; loaded in {load_s:.1f} s; RSS {rss_mb():.0f} MB)")
+            fast.live, times = True, []
+            for i in range(n_queries):
+                q = f"{queries[i % len(queries)]} {i}"  # unique: nothing can be cached
+                user = f"user{random.randrange(users)}"
+                t0 = time.perf_counter()
+                m.search(q, user_id=user, threshold=0.0)
+                times.append((time.perf_counter() - t0) * 1000)
+            fast.live = False
+            log(f"{size:>7} memories, query embedding included: p50 {pct(times, 50):.2f} ms  "
+                f"p95 {pct(times, 95):.2f} ms  ({size // users} memories per user)")
             if store != "embedded":
                 m.reset()
 
@@ -264,11 +303,79 @@ def store_set(m: Memory, rs, protocol: str) -> dict[str, list[str]]:
     return keys_of
 
 
+def ranked_keys(results: list[dict], keys_of: dict[str, list[str]]) -> list[str]:
+    """The set's keys of search results, in rank order."""
+    return [k for r in results for k in keys_of[r["id"]]]
+
+
+def gold_count(ids: list[str], keys_of: dict[str, list[str]], gold: set[str]) -> int:
+    """How many of the memories ``ids`` are gold (hold a gold key of the set)."""
+    return sum(1 for i in ids if gold.intersection(keys_of.get(i, ())))
+
+
+# Issue 10's target at the default threshold: precision (micro) at least this while R@10
+# keeps at least this share of the threshold-0 R@10.
+PRECISION_TARGET, KEPT_TARGET = 0.5, 0.9
+
+
+def verdict(value: float, target: float) -> str:
+    return "met" if value >= target else "missed"
+
+
+def threshold_figures(rows: list[tuple[int, int, float]], recall_zero: float, scale: float) -> dict[str, float]:
+    """Figures at the default threshold from (returned, gold among them, R@10) per query;
+    ``recall_zero`` is the threshold-0 R@10 (scaled by ``scale``, as it is printed)."""
+    returned = sum(n for n, _, _ in rows)
+    answered = [(n, g) for n, g, _ in rows if n]
+    recall = statistics.mean(r for _, _, r in rows) * scale
+    kept = recall / recall_zero if recall_zero else 0.0
+    micro = sum(g for _, g, _ in rows) / returned if returned else 0.0
+    return {"returned per query": returned / len(rows), "precision (micro)": micro,
+            "precision (mean over queries with any)": statistics.mean(g / n for n, g in answered) if answered else 0.0,
+            "R@10": recall, "kept": kept, "queries with none": 1 - len(answered) / len(rows),
+            "target met": micro >= PRECISION_TARGET and kept >= KEPT_TARGET}
+
+
+def log_threshold(f: dict[str, float], threshold: float) -> None:
+    log(f"  default threshold {threshold:g}: returned per query {f['returned per query']:.2f}, "
+        f"precision {f['precision (micro)']:.2f} micro (target >= {PRECISION_TARGET}: "
+        f"{verdict(f['precision (micro)'], PRECISION_TARGET)}), "
+        f"{f['precision (mean over queries with any)']:.2f} mean over queries with any; "
+        f"R@10 {f['R@10']:.3g} = {f['kept']:.0%} of threshold 0 kept (target >= {KEPT_TARGET:.0%}: "
+        f"{verdict(f['kept'], KEPT_TARGET)}); queries with none {f['queries with none']:.0%}")
+
+
+def probe_figures(m: Memory, users: list[str], probes: list[str], shown: int = 3) -> dict:
+    """Each never-mentioned probe asked of each user at the default threshold: the share
+    that returned nothing, the mean returned, and the top memory of the ``shown`` probes
+    whose top score is highest, for a reader to judge."""
+    counts, hits = [], []
+    for user in users:
+        for probe in probes:
+            res = m.search(probe, user_id=user, limit=10)["results"]
+            counts.append(len(res))
+            if res:
+                hits.append({"probe": probe, "user": user, "returned": len(res), "score": res[0]["score"],
+                             "memory": res[0]["memory"]})
+    hits.sort(key=lambda h: -h["score"])
+    figures = {"probes": len(counts), "with nothing": counts.count(0) / len(counts),
+               "returned per probe": statistics.mean(counts), "examples": hits[:shown]}
+    log(f"  never-mentioned probes ({len(probes)} x {len(users)} user(s)): nothing returned "
+        f"{figures['with nothing']:.0%}, returned per probe {figures['returned per probe']:.2f}")
+    for h in figures["examples"]:
+        log(f"    {h['probe']!r} ({h['user']}, {h['returned']} returned) -> top {h['score']:.3f} "
+            f"{h['memory'][:120]!r}")
+    return figures
+
+
 def bench_quality(embedder, retrieval_set, protocol: str = "session", label: str = "",
-                  ks=(5, 10), store: str = "embedded") -> dict[str, float]:
-    from bench.retrieval_sets import recall_at, session_any_at
+                  ks=(5, 10), store: str = "embedded") -> dict:
+    """R@k at threshold 0 (and by category), figures at the default threshold, and the
+    never-mentioned probes, on ``retrieval_set`` stored by ``protocol``."""
+    from bench.retrieval_sets import probes_for, recall_at, session_any_at
 
     rs = retrieval_set
+    k_max = max(ks)
     log(f"\n## Retrieval quality on {store}: {rs.name} {label}, one add() per {protocol} "
         f"({len(rs.memories)} users, {len(rs.queries)} queries)")
     with tempfile.TemporaryDirectory() as d, \
@@ -276,27 +383,50 @@ def bench_quality(embedder, retrieval_set, protocol: str = "session", label: str
         keys_of = store_set(m, rs, protocol)
         sums: dict[str, list[float]] = {}
         by_cat: dict[int, list[float]] = {}
+        at_default: list[tuple[int, int, float]] = []
         for i, q in enumerate(rs.queries):
-            res = m.search(q.text, user_id=q.user, limit=max(ks), threshold=0.0)["results"]
-            ranked = [k for r in res for k in keys_of[r["id"]]]
+            ranked = ranked_keys(m.search(q.text, user_id=q.user, limit=k_max, threshold=0.0)["results"], keys_of)
             for k in ks:
                 sums.setdefault(f"R@{k}", []).append(recall_at(ranked, q.gold, k))
             if q.gold_sessions:
                 sums.setdefault("session any@5", []).append(
                     session_any_at(ranked, q, rs.session_of, 5))
             if q.category is not None:
-                by_cat.setdefault(q.category, []).append(recall_at(ranked, q.gold, 10))
+                by_cat.setdefault(q.category, []).append(recall_at(ranked, q.gold, k_max))
+            res = m.search(q.text, user_id=q.user, limit=k_max)["results"]  # the config's threshold
+            ids = [r["id"] for r in res]
+            at_default.append((len(ids), gold_count(ids, keys_of, q.gold),
+                               recall_at(ranked_keys(res, keys_of), q.gold, k_max)))
             if (i + 1) % 200 == 0:
                 log(f"  searched {i + 1}/{len(rs.queries)}")
         scale = 100 if rs.name == "locomo" else 1
         figures = {name: statistics.mean(v) * scale for name, v in sums.items()}
         log("  " + "  ".join(f"{n} {v:.3g}" for n, v in figures.items()))
+        categories = {c: statistics.mean(v) * 100 for c, v in sorted(by_cat.items())}
         if by_cat:
-            log("  R@10 by category: " + "  ".join(
-                f"{c}: {statistics.mean(v) * 100:.1f} (n={len(v)})" for c, v in sorted(by_cat.items())))
+            log(f"  R@{k_max} by category: " + "  ".join(
+                f"{c}: {categories[c]:.1f} (n={len(by_cat[c])})" for c in categories))
+        threshold = threshold_figures(at_default, figures[f"R@{k_max}"], scale)
+        log_threshold(threshold, m.config.search.threshold)
+        probes = probe_figures(m, sorted(rs.memories), probes_for(rs))
         if store != "embedded":
             m.reset()
-        return figures
+        return {"users": len(rs.memories), "queries": len(rs.queries), "recall": figures,
+                f"R@{k_max} by category": categories, "default threshold": threshold, "probes": probes}
+
+
+def print_summary(records: list[dict], with_store: bool) -> None:
+    """One markdown table per set of the quality runs."""
+    for name in dict.fromkeys(r["set"] for r in records):
+        log(f"\n### {name}\n\n| half | protocol / query form | R@5 | R@10 | returned per query | "
+            f"precision (micro) | R@10 at default threshold | kept | probes with nothing |\n"
+            f"|---|---|---|---|---|---|---|---|---|")
+        for r in (r for r in records if r["set"] == name):
+            form = f"{r['form']} ({r['store']})" if with_store else r["form"]
+            t = r["default threshold"]
+            log(f"| {r['half']} | {form} | {r['recall']['R@5']:.3g} | {r['recall']['R@10']:.3g} | "
+                f"{t['returned per query']:.2f} | {t['precision (micro)']:.2f} | {t['R@10']:.3g} | {t['kept']:.0%} | "
+                f"{r['probes']['with nothing']:.0%} |")
 
 
 def main() -> None:
@@ -304,6 +434,9 @@ def main() -> None:
     ap.add_argument("--only", default="embed,add,search",
                     help="comma-separated sections: embed, add, search (quality runs when a path is given)")
     ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--users", type=int, default=1000,
+                    help="users the search section spreads its memories over (--users 1 --sizes 10000: "
+                         "one user with 10,000 memories)")
     ap.add_argument("--embedder", default="e5-offline", help="embedder provider (e5-offline, minilm-offline)")
     ap.add_argument("--locomo", help="path to locomo-dev.json")
     ap.add_argument("--madial", help="folder with dev-memories.jsonl and dev-queries.jsonl")
@@ -317,6 +450,10 @@ def main() -> None:
     ap.add_argument("--stores", default="embedded",
                     help="comma-separated: embedded (Edge + SQLite), pgvector (PostgreSQL, the shared-state mode)")
     ap.add_argument("--database-url", help="PostgreSQL for --stores pgvector (default: a temporary pgserver)")
+    ap.add_argument("--inject", action="store_true",
+                    help="with --locomo/--madial: also measure what memproxy serve injects (bench/injection_bench.py)")
+    ap.add_argument("--inject-queries", type=int, default=150, help="chats per half for --inject (a fixed sample)")
+    ap.add_argument("--json", type=Path, help="also write every figure of the quality and --inject runs here")
     args = ap.parse_args()
     global IDF, DATABASE_URL
     IDF = args.idf
@@ -346,24 +483,41 @@ def main() -> None:
         bench_add(embedder)
     if "search" in sections:
         for store in stores:
-            bench_search(embedder, [int(s) for s in args.sizes.split(",") if s], store=store)
+            bench_search(embedder, [int(s) for s in args.sizes.split(",") if s], users=args.users, store=store)
+    runs = []  # (set, half, protocol or query form, add protocol, the half's set)
     if args.locomo:
         from bench.retrieval_sets import load_locomo
         wanted = args.halves.split(",")
-        for label, part in halves(load_locomo(args.locomo)).items():
-            if label not in wanted:
-                continue
-            for protocol in args.protocols.split(","):
-                for store in stores:
-                    bench_quality(quality_embedder, part, protocol, f"{label} half", store=store)
+        for half, part in halves(load_locomo(args.locomo)).items():
+            if half in wanted:
+                runs += [("locomo", half, protocol, protocol, part) for protocol in args.protocols.split(",")]
     if args.madial:
         from bench.retrieval_sets import load_madial
         for last_turn in (False, True):
-            for label, part in halves(load_madial(args.madial, last_turn_only=last_turn)).items():
-                for store in stores:
-                    bench_quality(quality_embedder, part, "message",
-                                  f"{label} half, query = {'last user turn' if last_turn else 'whole dialogue'}",
-                                  store=store)
+            form = "last user turn" if last_turn else "whole dialogue"
+            for half, part in halves(load_madial(args.madial, last_turn_only=last_turn)).items():
+                runs.append(("madial-zh", half, form, "message", part))
+    records = []
+    for name, half, form, protocol, part in runs:
+        label = f"{half} half" + ("" if form == protocol else f", query = {form}")
+        for store in stores:
+            records.append({"set": name, "half": half, "form": form, "store": store,
+                            **bench_quality(quality_embedder, part, protocol, label, store=store)})
+    injection = None
+    if args.inject and (args.locomo or args.madial):
+        from bench.injection_bench import injection_sets, measure_sets, print_table
+        log("\n# Injected memories through the chat API (embedded store, the proxy's default injection settings)")
+        injection = measure_sets(injection_sets(args.locomo, args.madial), args.inject_queries,
+                                 {**MEMORY_SETTINGS, "embedder": {"provider": args.embedder}}, embedder)
+    if records:
+        log("\n# Summary (R@k at threshold 0; returned, precision, R@10 at the default threshold; "
+            f"targets: precision >= {PRECISION_TARGET}, kept >= {KEPT_TARGET:.0%})")
+        print_summary(records, len(stores) > 1)
+    if injection:
+        print_table(injection)
+    if args.json:
+        args.json.write_text(json.dumps({"quality": records, "injection": injection}, indent=2, ensure_ascii=False))
+        log(f"figures written to {args.json}")
     log(f"\npeak RSS {rss_mb():.0f} MB")
 
 

@@ -110,6 +110,62 @@ def load_madial(folder: str | Path, last_turn_only: bool = False) -> RetrievalSe
     return RetrievalSet("madial-zh" + (" (last turn)" if last_turn_only else ""), memories, queries)
 
 
+# "Never mentioned" probes: questions a personal chat memory of these sets would plausibly
+# hold nothing about, so a search at the default threshold should return nothing. The
+# lists were written before looking at any result and are not tuned to the data; a probe
+# can still match a memory by chance (the benchmark prints the top returned text, for a
+# reader to judge). English probes are asked of LoCoMo's users, Chinese ones of MADial's.
+PROBES_EN = [
+    "What is my passport number?",
+    "What is my car's license plate number?",
+    "What is my blood type?",
+    "What is the Wi-Fi password at home?",
+    "What is my bank account number?",
+    "When is my car insurance policy due for renewal?",
+    "What interest rate did I get on my mortgage?",
+    "What is my shoe size?",
+    "When did I last go to the dentist?",
+    "What was my cholesterol level at the last check-up?",
+    "Which stocks are in my investment portfolio?",
+    "What is the PIN code of my debit card?",
+    "What is the confirmation code of my next flight?",
+    "How much was my last electricity bill?",
+    "What dose of blood pressure medication do I take?",
+    "What is my landlord's phone number?",
+    "When is my next oil change due?",
+    "What is my employee ID number?",
+    "How much income tax did I pay last year?",
+    "What is the combination of my gym locker?",
+]
+PROBES_ZH = [
+    "我的车牌号是多少？",
+    "我的护照号码是多少？",
+    "我是什么血型？",
+    "家里的Wi-Fi密码是什么？",
+    "我的银行卡号是多少？",
+    "我上次去牙医是什么时候？",
+    "我的房贷利率是多少？",
+    "我的鞋码是多大？",
+    "我上次体检的胆固醇指标是多少？",
+    "我买了哪些股票？",
+    "我的手机开机密码是多少？",
+    "我下次航班的订票号是什么？",
+    "我上个月的电费是多少钱？",
+    "我的降压药每天吃多少？",
+    "我的房东电话是多少？",
+    "我的车什么时候该换机油了？",
+    "我的工号是多少？",
+    "我去年交了多少个人所得税？",
+    "我的健身房储物柜密码是多少？",
+    "我的医保卡号是多少？",
+]
+
+
+def probes_for(rs: RetrievalSet) -> list[str]:
+    """The never-mentioned probes in the set's language: Chinese for MADial-zh, else English."""
+    return PROBES_ZH if rs.name.startswith("madial-zh") else PROBES_EN
+
+
 def recall_at(ranked: list[str], gold: set[str], k: int) -> float:
     return len(gold & set(ranked[:k])) / len(gold)
 

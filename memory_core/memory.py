@@ -23,7 +23,7 @@ from typing import Any
 from memory_core.clock import Clock, SystemClock, epoch_us, iso
 from memory_core.config import MemoryConfig
 from memory_core.embedding import create_embedder
-from memory_core.embedding.base import Embedder
+from memory_core.embedding.base import Embedder, query_scorer
 from memory_core.errors import MemoryNotFoundError, SearchTimeoutError, UnreadableDataError, ValidationError
 from memory_core.extraction.inference import Inference
 from memory_core.history import open_history
@@ -381,8 +381,10 @@ class Memory:
     ) -> dict[str, Any]:
         """Memories of one subject ranked by relevance (meaning and words: dense and
         BM25 matches fused, plus the neighbouring turns of strong hits), best first.
-        Each has a ``score`` in [0, 1] = semantic similarity (0.5 and above: related);
-        results below ``threshold`` are dropped, so scores are not monotone in rank.
+        Each has a ``score`` in [0, 1], its calibrated relatedness to the query (0.5 and
+        above: related, both in absolute terms and relative to how close the query is to
+        any everyday memory of its language; see docs/memory_core.md "Scores"); results
+        below ``threshold`` are dropped, so scores are not monotone in rank.
         ``filters`` matches metadata: a value for equality, ``{"in": [...]}``,
         ``{"ne": v}``, or ``{"gte"/"gt"/"lte"/"lt": x}`` (numbers or ISO dates);
         ``tags`` must all be present. With ``timeout`` (seconds), a search that cannot
@@ -398,12 +400,13 @@ class Memory:
         minimum = clean_threshold(threshold, self.config.search.threshold)
         flt = self._filter(scope, tags=clean_tags(tags), metadata=filters)
         query = QueryVectors(self._embedder.embed_queries([text])[0], sparse_query(text))
+        scored = query_scorer(self._embedder, query.dense)
         _in_time(deadline)
         # A few spare candidates refill what the threshold drops.
         wanted = limit if minimum <= 0 else limit + max(limit, 5)
         results = []
         for p in self._store.search(query, flt, wanted):
-            score = self._embedder.score(p.score or 0.0)
+            score = scored(p.score or 0.0)
             if score >= minimum:
                 results.append(to_item(p.id, p.payload, score))
                 if len(results) == limit:

@@ -2,12 +2,15 @@
 
 Asymmetric models (e5) embed queries and stored memories differently, so the
 interface has one method for each. ``score`` maps a raw cosine similarity onto the
-calibrated 0-1 scale the memory API promises (0.5 = "related"), per model.
+calibrated 0-1 scale the memory API promises (0.5 = "related"), per model. An embedder
+may also offer ``scorer(query_vector)``: the score function for one query, which can
+take the query's own baseline into account (see calibration.py); search uses it when
+it is there (:func:`query_scorer`).
 """
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -28,3 +31,10 @@ class Embedder(Protocol):
     def score(self, cosine: float) -> float:
         """Calibrated similarity in [0, 1]; 0.5 separates related from unrelated."""
         ...
+
+
+def query_scorer(embedder: Embedder, query_vector: np.ndarray) -> Callable[[float], float]:
+    """Cosine to this query -> calibrated score: the embedder's ``scorer`` if it has
+    one, else its ``score``."""
+    scorer = getattr(embedder, "scorer", None)
+    return scorer(query_vector) if callable(scorer) else embedder.score

@@ -8,13 +8,14 @@ then mean-pooled and L2-normalised in float32.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..errors import EmbedderUnavailableError, ValidationError
-from .calibration import UNCALIBRATED, ScoreCalibration
+from .calibration import BASELINE_MEMORIES, UNCALIBRATED, ScoreCalibration, baseline
 
 # Tokens per batch (padded), and texts per batch: a batch of 512-token texts peaks
 # at ~60 MB of activations, a batch of short ones at a few MB.
@@ -39,6 +40,8 @@ class TextEmbedder:
         self.query_prefix = query_prefix
         self.document_prefix = document_prefix
         self.calibration = calibration
+        self._references: dict[str, np.ndarray] | None = None  # BASELINE_MEMORIES embedded, on first use
+        self._references_lock = threading.Lock()
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._embed(texts, self.query_prefix)
@@ -48,6 +51,22 @@ class TextEmbedder:
 
     def score(self, cosine: float) -> float:
         return self.calibration(cosine)
+
+    def scorer(self, query_vector: np.ndarray) -> Callable[[float], float]:
+        """The calibrated score of a memory's cosine to this query: when the model has a
+        relative calibration, the lower of the absolute score and the score relative to
+        the query's baseline (a memory must be related on both counts), else :meth:`score`."""
+        absolute, relative = self.calibration, self.calibration.relative
+        if relative is None:
+            return absolute
+        base = baseline(np.asarray(query_vector, dtype=np.float32), self._reference_vectors())
+        return lambda cosine: min(absolute(cosine), relative(cosine, base))
+
+    def _reference_vectors(self) -> dict[str, np.ndarray]:
+        with self._references_lock:
+            if self._references is None:
+                self._references = {lang: self.embed_documents(texts) for lang, texts in BASELINE_MEMORIES.items()}
+            return self._references
 
     def _embed(self, texts: Sequence[str], prefix: str) -> np.ndarray:
         if isinstance(texts, str):

@@ -38,7 +38,7 @@ from memory_core.vector_store._common import check_page, named_vectors, point_id
 from memory_core.vector_store.base import (FUSED, PREFETCH, RRF_K, MemoryFilter, QueryVectors, ScannedPoint,
                                           SparseVector, StoredPoint, StoreLayoutError, Vectors, scanned_vectors,
                                           smooth)
-from memory_core.vector_store.filters import to_edge_filter
+from memory_core.vector_store.filters import Match, compile_filter, edge_condition, to_edge_filter
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,9 @@ _BATCH = 512
 # ever written, ~4 KB each, and a restart replays all of it. A flush holds the GIL for
 # ~0.1-0.9 s on 2 cores, so it comes once per this many points written.
 FLUSH_EVERY = 2000
+# Scope fields a search drops from its filter when every point of the shard has the
+# searched value (see EdgeVectorStore._search_filter).
+_SCOPE_FIELDS = ("tenant", "user_id", "agent_id", "run_id")
 # Kept multi-tenant in case indexing is ever enabled; unused while indexing_threshold=0.
 _HNSW = dict(m=0, ef_construct=100, full_scan_threshold=10_000, payload_m=16)
 
@@ -168,30 +171,33 @@ class EdgeVectorStore:
         """Fused hybrid search when ``query`` has a sparse part, else nearest by cosine
         (see :class:`~memory_core.vector_store.base.VectorStore`)."""
         check_page(0, limit)
-        qfilter = to_edge_filter(flt)
         q = QueryVectors.of(query)
         dense = vector_list(q.dense, self.dims)
         if limit == 0:
             return []
+        qfilter, dropped = self._search_filter(flt)
         if q.sparse is None:
             hits = self._live.query(
                 qe.QueryRequest(limit=limit, query=qe.Query.Nearest(dense), filter=qfilter,
                                 with_payload=True, with_vector=False)
             )
-            return [StoredPoint(id=str(h.id), payload=h.payload or {}, score=h.score) for h in hits]
+            return [StoredPoint(id=str(h.id), payload=h.payload or {}, score=h.score) for h in hits
+                    if _in_scope(h.payload, dropped)]
         sparse = _sparse(q.sparse)
-        # IDF over the scope's own memories (or, without scope_idf, the whole shard)
-        idf = qe.SearchParams(idf=qe.IdfParams(corpus=qfilter)) if self.scope_idf else None
+        # IDF over the scope's own memories (or, without scope_idf, the whole shard). With no
+        # condition left the scope is the whole shard, whose IDF is the same and 1 ms cheaper.
+        idf = qe.SearchParams(idf=qe.IdfParams(corpus=qfilter)) if self.scope_idf and qfilter.must else None
         prefetches = [
             qe.Prefetch(limit=PREFETCH, query=qe.Query.Nearest(dense), filter=qfilter),
             qe.Prefetch(limit=PREFETCH, query=qe.Query.Nearest(dense, using="ctx"), filter=qfilter),
             qe.Prefetch(limit=PREFETCH, query=qe.Query.Nearest(sparse, using="bm25"), filter=qfilter, params=idf),
             qe.Prefetch(limit=PREFETCH, query=qe.Query.Nearest(sparse, using="bm25_ctx"), filter=qfilter, params=idf),
         ]
+        # No filter on the fused query: Edge ANDs it into every prefetch's filter (evaluated
+        # twice, ~1 ms at 10k points), and the fusion only sees prefetched points anyway.
         fused = self._live.query(
             qe.QueryRequest(limit=max(FUSED, limit), prefetches=prefetches, query=qe.Fusion.Rrf(k=RRF_K),
-                            filter=qfilter, with_payload=qe.PayloadSelector.Include(["prev", "next"]),
-                            with_vector=False)
+                            with_payload=qe.PayloadSelector.Include(["prev", "next"]), with_vector=False)
         )
         ids = smooth([(str(h.id), h.score, h.payload or {}) for h in fused])[:limit]
         if not ids:
@@ -203,12 +209,36 @@ class EdgeVectorStore:
             qe.QueryRequest(limit=len(ids), query=qe.Query.Nearest(dense, using="ctx"), filter=only,
                             with_payload=False),
         ]))
-        found = {str(h.id): StoredPoint(id=str(h.id), payload=h.payload or {}, score=h.score) for h in plain}
+        # _in_scope: a point of another scope upserted between the check and the search.
+        found = {str(h.id): StoredPoint(id=str(h.id), payload=h.payload or {}, score=h.score) for h in plain
+                 if _in_scope(h.payload, dropped)}
         for h in ctx:
             p = found.get(str(h.id))
             if p is not None and h.score > (p.score or -1.0):
                 p.score = h.score
         return [found[i] for i in ids if i in found]
+
+    def _search_filter(self, flt: MemoryFilter) -> tuple[qe.Filter, dict[str, Any]]:
+        """The Edge filter of ``flt`` without the scope conditions (tenant, user_id, agent_id,
+        run_id) that every point of the shard meets, and those dropped (field -> value).
+
+        They select nothing, but each costs ~0.6 ms per scan at 10k points (one user alone
+        in the shard: 11.4 -> 6.9 ms per hybrid search; one tenant: 15 -> 10 ms for a
+        10k-memory user in a 110k-point shard). The count of one keyword match is read
+        from its index entry (exact, ~0.01 ms), not by scanning.
+        """
+        kept, dropped = [], {}
+        total: int | None = None
+        for cond in compile_filter(flt):
+            if isinstance(cond, Match) and cond.key in _SCOPE_FIELDS:
+                if total is None:
+                    total = self._live.info().points_count
+                one = qe.Filter(must=[edge_condition(cond)])
+                if total > 0 and self._live.count(qe.CountRequest(exact=False, filter=one)) == total:
+                    dropped[cond.key] = cond.value
+                    continue
+            kept.append(edge_condition(cond))
+        return qe.Filter(must=kept), dropped
 
     @_reads_payloads
     def retrieve(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredPoint]:
@@ -327,6 +357,10 @@ class EdgeVectorStore:
             yield from (str(r.id) for r in records)
             if offset is None:
                 return
+
+
+def _in_scope(payload: dict[str, Any] | None, dropped: dict[str, Any]) -> bool:
+    return all((payload or {}).get(k) == v for k, v in dropped.items())
 
 
 def _sparse(v: SparseVector) -> qe.SparseVector:

@@ -261,24 +261,28 @@ def to_edge_filter(flt: MemoryFilter) -> qdrant_edge.Filter:
     """``flt`` as a Qdrant Edge filter."""
     import qdrant_edge as qe
 
-    def render(cond: Condition) -> Any:
-        if isinstance(cond, Match):
-            value = cond.value
-            # qdrant-edge-py 0.9.0 turns a Python bool into the integer 0/1 (so True
-            # matched the number 1 and never a stored true); numpy.bool_ reaches Rust as a bool.
-            if isinstance(value, bool):
-                value = np.bool_(value)
-            return qe.FieldCondition(cond.key, match=qe.MatchValue(value))
-        if isinstance(cond, MatchAnyOf):
-            return qe.FieldCondition(cond.key, match=qe.MatchAny(list(cond.values)))
-        if isinstance(cond, Range):
-            cls = qe.RangeDateTime if cond.dates else qe.RangeFloat
-            return qe.FieldCondition(cond.key, range=cls(gt=cond.gt, gte=cond.gte, lt=cond.lt, lte=cond.lte))
-        if isinstance(cond, Not):
-            return qe.Filter(must_not=[render(cond.condition)])
-        return qe.Filter(should=[render(c) for c in cond.conditions])
+    return qe.Filter(must=[edge_condition(c) for c in compile_filter(flt)])
 
-    return qe.Filter(must=[render(c) for c in compile_filter(flt)])
+
+def edge_condition(cond: Condition) -> Any:
+    """One compiled condition as a Qdrant Edge condition."""
+    import qdrant_edge as qe
+
+    if isinstance(cond, Match):
+        value = cond.value
+        # qdrant-edge-py 0.9.0 turns a Python bool into the integer 0/1 (so True
+        # matched the number 1 and never a stored true); numpy.bool_ reaches Rust as a bool.
+        if isinstance(value, bool):
+            value = np.bool_(value)
+        return qe.FieldCondition(cond.key, match=qe.MatchValue(value))
+    if isinstance(cond, MatchAnyOf):
+        return qe.FieldCondition(cond.key, match=qe.MatchAny(list(cond.values)))
+    if isinstance(cond, Range):
+        cls = qe.RangeDateTime if cond.dates else qe.RangeFloat
+        return qe.FieldCondition(cond.key, range=cls(gt=cond.gt, gte=cond.gte, lt=cond.lt, lte=cond.lte))
+    if isinstance(cond, Not):
+        return qe.Filter(must_not=[edge_condition(cond.condition)])
+    return qe.Filter(should=[edge_condition(c) for c in cond.conditions])
 
 
 def to_qdrant_filter(flt: MemoryFilter) -> qdrant_models.Filter:

@@ -439,3 +439,36 @@ def test_hybrid_search_with_collection_wide_idf_still_matches_keywords(store, ma
     points = [hybrid_point(store, t, v) for t, v in zip(texts, vectors)]
     store.upsert(points + [hybrid_point(store, "Zorblax elsewhere", vectors[1], user_id="bob")])
     assert ids_of(store.search(hybrid_query(vectors[0], "Zorblax"), ALICE, 1)) == [points[7][0]]
+
+
+def test_a_subjects_ranking_is_the_same_whether_or_not_others_share_the_store(store, make_vectors):
+    # Alone in the store, a subject's scope conditions select every point (the Edge store
+    # then leaves them out of the search); the answer must not depend on it.
+    vectors = make_vectors(40, seed=12)
+    texts = [f"remark {i} about the Zorblax garden and its {i % 7} roses" for i in range(30)]
+    ours = [hybrid_point(store, t, v) for t, v in zip(texts, vectors)]
+    store.upsert(ours)
+    queries = [hybrid_query(vectors[30 + k], f"Zorblax roses {k}") for k in range(5)]
+    alone = [[(h.id, round(h.score, 5)) for h in store.search(q, ALICE, 10)] for q in queries]
+    dense_alone = [ids_of(store.search(q.dense, ALICE, 5)) for q in queries]
+    others = [hybrid_point(store, f"Zorblax roses {k} of someone else", vectors[30 + k], user_id="bob")
+              for k in range(5)]
+    others += [hybrid_point(store, f"Zorblax roses {k} at another tenant", vectors[30 + k], tenant="globex")
+               for k in range(5)]
+    store.upsert(others)
+    shared = [[(h.id, round(h.score, 5)) for h in store.search(q, ALICE, 10)] for q in queries]
+    assert [sorted(a) for a in shared] == [sorted(a) for a in alone]
+    assert [ids_of(store.search(q.dense, ALICE, 5)) for q in queries] == dense_alone
+
+
+def test_a_subject_alone_in_the_store_never_gets_a_point_written_later_by_another(store, make_vectors):
+    v = make_vectors(3, seed=13)
+    ours = hybrid_point(store, "Zorblax mine", v[0])
+    store.upsert([ours])
+    assert ids_of(store.search(hybrid_query(v[1], "Zorblax"), ALICE, 10)) == [ours[0]]
+    store.upsert([hybrid_point(store, "Zorblax theirs", v[1], user_id="bob"),
+                  hybrid_point(store, "Zorblax elsewhere", v[2], tenant="globex")])
+    q = hybrid_query(v[1], "Zorblax")
+    assert ids_of(store.search(q, ALICE, 10)) == [ours[0]]
+    assert ids_of(store.search(q.dense, ALICE, 10)) == [ours[0]]
+    assert {h.payload["user_id"] for h in store.search(q, MemoryFilter(tenant="acme", user_id="bob"), 10)} == {"bob"}

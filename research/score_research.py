@@ -11,7 +11,11 @@ the product's top 50 fused candidates with their raw cosines and the query's bas
 (memory_core.embedding.calibration.baseline). Then it prints, per half, what a threshold
 keeps under several score maps: the absolute one, the relative one, and their minimum
 (what ships), at relative thresholds from 0.0 to 0.08, and the precision / kept frontier
-of the best threshold per set. Candidates are cached in --out (a pickle per half).
+of the best threshold per set. Then, on top of the shipped score, per-query cuts against
+the user's own memories: the cosine must clear the k-th best cosine of the user's
+candidates by t ("own background"), or lie within d of the best one ("gap to the top"),
+or stand z standard deviations above the cosines ranked 10-50. Candidates are cached in
+--out (a pickle per half).
 """
 
 from __future__ import annotations
@@ -63,8 +67,10 @@ def at_threshold(rows: list[dict], score, limit: int = 10) -> dict[str, float]:
     returned = gold_returned = probes = empty = 0
     kept, full, per_query = [], [], []
     for r in rows:
-        s = [score(c, r["base"]) for c in r["cos"][:WINDOW]]
-        picked = [i for i, x in enumerate(s) if x >= 0.5][:limit]
+        if "keep" in r:
+            picked = r["keep"][:limit]
+        else:
+            picked = [i for i, c in enumerate(r["cos"][:WINDOW]) if score(c, r["base"]) >= 0.5][:limit]
         if r["gold"] is None:
             probes += 1
             empty += not picked
@@ -78,6 +84,65 @@ def at_threshold(rows: list[dict], score, limit: int = 10) -> dict[str, float]:
         per_query.append(len(picked))
     return {"precision": gold_returned / max(returned, 1), "kept": np.mean(kept) / max(np.mean(full), 1e-9),
             "returned": float(np.mean(per_query)), "probes empty": empty / max(probes, 1)}
+
+
+def shipped(cosine: float, base: float) -> float:
+    return min(E5_SMALL(cosine), E5_SMALL.relative(cosine, base))
+
+
+def cut_figures(rows: list[dict], keep, limit: int = 10) -> dict[str, float]:
+    """at_threshold's figures for a cut ``keep(row) -> candidate positions kept``."""
+    return at_threshold([{**r, "keep": keep(r)} for r in rows], None, limit)
+
+
+def own_background(k: int, t: float):
+    def keep(r: dict) -> list[int]:
+        ranked = np.sort(r["cos"])[::-1]
+        passed = [i for i, c in enumerate(r["cos"][:WINDOW]) if shipped(c, r["base"]) >= 0.5]
+        return passed if len(ranked) <= k else [i for i in passed if r["cos"][i] - ranked[k] >= t]
+    return keep
+
+
+def gap_to_top(d: float):
+    def keep(r: dict) -> list[int]:
+        passed = [i for i, c in enumerate(r["cos"][:WINDOW]) if shipped(c, r["base"]) >= 0.5]
+        top = max(r["cos"][:WINDOW], default=0.0)
+        return [i for i in passed if r["cos"][i] >= top - d]
+    return keep
+
+
+def z_above_ranks_10_to_50(z: float):
+    def keep(r: dict) -> list[int]:
+        ranked = np.sort(r["cos"])[::-1]
+        passed = [i for i, c in enumerate(r["cos"][:WINDOW]) if shipped(c, r["base"]) >= 0.5]
+        if len(ranked) < 50:
+            return passed
+        mean, sd = ranked[10:50].mean(), ranked[10:50].std() + 1e-6
+        return [i for i in passed if (r["cos"][i] - mean) / sd >= z]
+    return keep
+
+
+def report_cuts(name: str, rows: list[dict]) -> None:
+    print(f"\n## {name}: per-query cuts on top of the shipped score\n"
+          "| cut | precision | kept | returned | probes empty |\n|---|---|---|---|---|")
+    cuts = [("none (shipped)", lambda r: [i for i, c in enumerate(r["cos"][:WINDOW]) if shipped(c, r["base"]) >= 0.5])]
+    cuts += [(f"own background k={k} t={t}", own_background(k, t)) for k in (10, 20, 30) for t in (0.01, 0.02, 0.03)]
+    cuts += [(f"gap to the top d={d}", gap_to_top(d)) for d in (0.01, 0.02, 0.03, 0.04)]
+    cuts += [(f"z above ranks 10-50 z={z}", z_above_ranks_10_to_50(z)) for z in (1.5, 2.0, 2.5, 3.0)]
+    for label, keep in cuts:
+        f = cut_figures(rows, keep)
+        print(f"| {label} | {f['precision']:.2f} | {f['kept']:.0%} | {f['returned']:.1f} | {f['probes empty']:.0%} |")
+
+
+def report_gold_ranks(name: str, rows: list[dict]) -> None:
+    """Where the relevant memories found in the top 10 sit: a cut that keeps 90% of R@10
+    must keep every rank that holds a tenth of them."""
+    ranks = np.array([i + 1 for r in rows if r["gold"] is not None
+                      for i in range(min(10, len(r["keys"]))) if set(r["keys"][i]) & r["gold"]])
+    gold = np.mean([len(r["gold"]) for r in rows if r["gold"] is not None])
+    print(f"\n{name}: {gold:.1f} relevant memories per question; of those in the top 10, "
+          f"{np.mean(ranks == 1):.0%} at rank 1, {np.mean((ranks >= 2) & (ranks <= 3)):.0%} at 2-3, "
+          f"{np.mean(ranks >= 4):.0%} at 4-10")
 
 
 def report(name: str, rows: list[dict]) -> None:
@@ -110,7 +175,10 @@ def main() -> None:
         sets += [("madial-dialogue", load_madial(args.madial)), ("madial-last", load_madial(args.madial, True))]
     for name, rs in sets:
         for label, part in halves(rs).items():
-            report(f"{name} {label}", collect(part, embedder, args.out / f"{name}-{label}.pkl"))
+            rows = collect(part, embedder, args.out / f"{name}-{label}.pkl")
+            report(f"{name} {label}", rows)
+            report_cuts(f"{name} {label}", rows)
+            report_gold_ranks(f"{name} {label}", rows)
 
 
 if __name__ == "__main__":

@@ -37,8 +37,15 @@ def create_embedder(cfg: EmbedderConfig) -> TextEmbedder:
     ('multilingual-e5-small', 384)
 
     Raises EmbedderUnavailableError, saying what to do, when the model cannot be
-    built, found or loaded.
+    built, found or loaded. The embedder comes back ready: what its scores are
+    measured against is embedded now, not on the first search.
     """
+    embedder = _load(cfg)
+    embedder.prepare_scoring()
+    return embedder
+
+
+def _load(cfg: EmbedderConfig) -> TextEmbedder:
     cache_dir = cfg.resolved_cache_dir()
     threads = cfg.threads or DEFAULT_THREADS
     if cfg.provider == "e5-offline":

@@ -5,8 +5,10 @@ a question about something the user never mentioned returns nothing."""
 import numpy as np
 import pytest
 
+from memory_core.embedding import create_embedder
 from memory_core.embedding.base import query_scorer
 from memory_core.embedding.calibration import RelativeCalibration
+from memory_core.embedding.config import EmbedderConfig
 
 ZH_MEMORIES = ["我女儿下个月要上小学了", "我在杭州的一家电商公司做产品经理", "我最喜欢的运动是羽毛球",
                "我不吃辣，一吃就胃疼", "去年冬天我们全家去了哈尔滨看冰雕"]
@@ -76,3 +78,14 @@ def test_an_embedder_without_a_scorer_is_scored_by_its_score_method():
 def test_a_relative_calibration_must_be_ordered():
     with pytest.raises(ValueError):
         RelativeCalibration(unrelated=0.1, threshold=0.05, top=0.2)
+
+
+def test_the_first_search_embeds_nothing_but_the_query(monkeypatch):
+    # create_embedder hands the embedder back with its baseline memories embedded, so
+    # the first search of a process costs what every other search costs.
+    fresh = create_embedder(EmbedderConfig())
+    calls = []
+    real = type(fresh)._vectors
+    monkeypatch.setattr(type(fresh), "_vectors", lambda self, texts: calls.append(len(texts)) or real(self, texts))
+    query_scorer(fresh, fresh.embed_queries(["我最喜欢什么运动？"])[0])(0.9)
+    assert calls == [1]

@@ -86,6 +86,14 @@ def empty_edge_shard(tmp_path_factory: pytest.TempPathFactory) -> Path:
 KINDS = ["edge", "qdrant", "pgvector"]
 
 
+def precision(store: VectorStore) -> float:
+    """How closely a store gives back vectors and cosines: Edge stores float16 (its new
+    shards), the others float32."""
+    from memory_core.vector_store.edge import EdgeVectorStore
+
+    return 1e-3 if isinstance(store, EdgeVectorStore) else 1e-5
+
+
 def open_store(kind: str, path: Path, empty_edge_shard: Path, database_url: str | None = None) -> VectorStore:
     if kind == "edge":
         from memory_core.vector_store.edge import EdgeVectorStore

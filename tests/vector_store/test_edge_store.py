@@ -76,6 +76,30 @@ def test_an_old_layout_shard_of_another_size_still_reports_the_dimension_mismatc
         EdgeVectorStore(path, DIMS)
 
 
+def test_new_shards_store_float16_and_a_float32_shard_of_memproxy_0_1_opens_unchanged(
+        tmp_path, make_vectors, make_payload, monkeypatch):
+    import json
+
+    import memory_core.vector_store.edge as edge
+
+    new = tmp_path / "new"
+    EdgeVectorStore(new, DIMS).close()
+    assert json.loads((new / "edge_config.json").read_text())["vectors"]["ctx"]["datatype"] == "float16"
+
+    old = tmp_path / "old"
+    with monkeypatch.context() as patch:
+        patch.setattr(edge, "NEW_SHARD_DATATYPE", None)  # what memproxy 0.1 made
+        store = EdgeVectorStore(old, DIMS)
+    ids = fill(store, make_vectors, make_payload, 10)
+    store.close()
+    with EdgeVectorStore(old, DIMS) as reopened:
+        hit = reopened.search(make_vectors(10)[4], ALICE, 1)[0]
+        assert hit.id == ids[4] and hit.score == pytest.approx(1.0, abs=1e-6)  # float32: exact
+        fill(reopened, make_vectors, make_payload, 2)
+        assert reopened.count(ALICE) == 12
+    assert "datatype" not in json.loads((old / "edge_config.json").read_text())["vectors"][""]
+
+
 def test_a_second_process_on_the_same_directory_gets_store_locked_error(tmp_path):
     path = tmp_path / "vectors"
     with EdgeVectorStore(path, DIMS):
@@ -153,7 +177,7 @@ def test_search_scores_are_raw_cosine_even_for_unnormalised_queries(tmp_path, ma
         store.upsert([(str(uuid.uuid4()), v, make_payload())])
         q = np.zeros(DIMS, dtype=np.float32)
         q[0], q[1] = 3.0, 4.0
-        assert store.search(q, ALICE, 1)[0].score == pytest.approx(0.6, abs=1e-6)
+        assert store.search(q, ALICE, 1)[0].score == pytest.approx(0.6, abs=1e-3)  # float16 storage
 
 
 def test_searches_stay_exact_after_optimize_for_scopes_above_the_full_scan_threshold(tmp_path, make_vectors):

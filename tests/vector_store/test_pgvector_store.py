@@ -139,14 +139,15 @@ def corpus(n: int, users: int, seed: int) -> list[tuple[str, Vectors, dict]]:
 
 def ranking_overlap(ours, theirs, queries, k: int = 10) -> float:
     """Share of the top ``k`` ids both stores return, over hybrid queries on u0/u1;
-    the scores of every memory both return are asserted equal on the way."""
+    the scores of every memory both return are asserted equal on the way (to 1e-3: Edge
+    stores float16 vectors, PostgreSQL float32)."""
     same = 0
     for i, q in enumerate(queries):
         query = QueryVectors(q, sparse_query(" ".join(WORDS[i:i + 3])))
         flt = MemoryFilter(tenant="acme", user_id=f"u{i % 2}")
         a, b = ours.search(query, flt, k), theirs.search(query, flt, k)
         scores = {h.id: h.score for h in b}
-        assert all(h.score == pytest.approx(scores[h.id], abs=1e-5) for h in a if h.id in scores)
+        assert all(h.score == pytest.approx(scores[h.id], abs=1e-3) for h in a if h.id in scores)
         same += len({h.id for h in a} & set(scores))
     return same / (k * len(queries))
 

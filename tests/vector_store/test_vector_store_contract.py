@@ -13,6 +13,8 @@ import pytest
 from memory_core.errors import DimensionMismatchError, ValidationError
 from memory_core.vector_store import MemoryFilter
 
+from conftest import precision
+
 ACME = MemoryFilter(tenant="acme")
 ALICE = MemoryFilter(tenant="acme", user_id="alice")
 
@@ -32,7 +34,7 @@ def test_search_returns_nearest_points_best_first_with_raw_cosine_scores(store, 
 
     assert hits[0].id == ids[7]
     expected = sorted((float(np.dot(query, seed.vectors[i])) for i in ids), reverse=True)[:5]
-    assert [h.score for h in hits] == pytest.approx(expected, abs=1e-5)
+    assert [h.score for h in hits] == pytest.approx(expected, abs=precision(store))
     assert hits[0].payload["user_id"] == "alice"
 
 
@@ -50,7 +52,7 @@ def test_upsert_replaces_the_point_with_the_same_id(store, make_vectors, make_pa
 
     [point] = store.retrieve([pid], with_vectors=True)
     assert point.payload["memory"] == "new"
-    np.testing.assert_allclose(point.vector, second, atol=1e-6)
+    np.testing.assert_allclose(point.vector, second, atol=precision(store))
     assert store.count(ALICE) == 1
 
 
@@ -392,7 +394,7 @@ def test_hybrid_scores_are_the_max_cosine_to_the_plain_and_ctx_vectors(store, ma
     assert len(hits) == 3
     expected = {pid: max(float(np.dot(q, vec.dense)), float(np.dot(q, vec.ctx_dense))) for pid, vec, _ in points}
     for h in hits:
-        assert h.score == pytest.approx(expected[h.id], abs=1e-5)
+        assert h.score == pytest.approx(expected[h.id], abs=precision(store))
         assert h.payload["memory"].startswith("note")
 
 
@@ -428,7 +430,7 @@ def test_hybrid_search_respects_tenant_scope_and_filters(store, make_vectors):
 def test_points_written_with_a_bare_vector_are_found_by_the_hybrid_search(store, seed):
     ids = seed.add_many([{"ts": i} for i in range(5)])
     hits = store.search(hybrid_query(seed.vectors[ids[2]], "anything"), ALICE, 5)
-    assert hits[0].id == ids[2] and hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert hits[0].id == ids[2] and hits[0].score == pytest.approx(1.0, abs=precision(store))
     assert set(ids_of(hits)) == set(ids)
 
 

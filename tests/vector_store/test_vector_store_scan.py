@@ -10,7 +10,7 @@ import numpy as np
 from memory_core.vector_store import Vectors
 from memory_core.vector_store.base import SparseVector
 
-from conftest import payload, unit_vectors
+from conftest import payload, precision, unit_vectors
 
 
 def test_scan_pages_through_every_tenant_and_gives_back_what_was_stored(store):
@@ -34,8 +34,8 @@ def test_scan_pages_through_every_tenant_and_gives_back_what_was_stored(store):
     for pid, (point, p) in stored.items():
         got = seen[pid]
         assert got.payload["memory"] == p["memory"] and got.payload["tenant"] == p["tenant"]
-        np.testing.assert_allclose(got.vectors.dense, point.dense, atol=1e-6)
-        np.testing.assert_allclose(got.vectors.ctx_dense, point.ctx_dense, atol=1e-6)
+        np.testing.assert_allclose(got.vectors.dense, point.dense, atol=precision(store))
+        np.testing.assert_allclose(got.vectors.ctx_dense, point.ctx_dense, atol=precision(store))
         assert got.vectors.sparse.indices == point.sparse.indices
         np.testing.assert_allclose(got.vectors.sparse.values, point.sparse.values, atol=1e-6)
         assert got.vectors.ctx_sparse.indices == point.ctx_sparse.indices

@@ -90,6 +90,11 @@ def shipped(cosine: float, base: float) -> float:
     return min(E5_SMALL(cosine), E5_SMALL.relative(cosine, base))
 
 
+def passing(r: dict) -> list[int]:
+    """Positions of the candidates the shipped score keeps at the default threshold."""
+    return [i for i, c in enumerate(r["cos"][:WINDOW]) if shipped(c, r["base"]) >= 0.5]
+
+
 def cut_figures(rows: list[dict], keep, limit: int = 10) -> dict[str, float]:
     """at_threshold's figures for a cut ``keep(row) -> candidate positions kept``."""
     return at_threshold([{**r, "keep": keep(r)} for r in rows], None, limit)
@@ -98,14 +103,14 @@ def cut_figures(rows: list[dict], keep, limit: int = 10) -> dict[str, float]:
 def own_background(k: int, t: float):
     def keep(r: dict) -> list[int]:
         ranked = np.sort(r["cos"])[::-1]
-        passed = [i for i, c in enumerate(r["cos"][:WINDOW]) if shipped(c, r["base"]) >= 0.5]
+        passed = passing(r)
         return passed if len(ranked) <= k else [i for i in passed if r["cos"][i] - ranked[k] >= t]
     return keep
 
 
 def gap_to_top(d: float):
     def keep(r: dict) -> list[int]:
-        passed = [i for i, c in enumerate(r["cos"][:WINDOW]) if shipped(c, r["base"]) >= 0.5]
+        passed = passing(r)
         top = max(r["cos"][:WINDOW], default=0.0)
         return [i for i in passed if r["cos"][i] >= top - d]
     return keep
@@ -114,7 +119,7 @@ def gap_to_top(d: float):
 def z_above_ranks_10_to_50(z: float):
     def keep(r: dict) -> list[int]:
         ranked = np.sort(r["cos"])[::-1]
-        passed = [i for i, c in enumerate(r["cos"][:WINDOW]) if shipped(c, r["base"]) >= 0.5]
+        passed = passing(r)
         if len(ranked) < 50:
             return passed
         mean, sd = ranked[10:50].mean(), ranked[10:50].std() + 1e-6
@@ -125,7 +130,7 @@ def z_above_ranks_10_to_50(z: float):
 def report_cuts(name: str, rows: list[dict]) -> None:
     print(f"\n## {name}: per-query cuts on top of the shipped score\n"
           "| cut | precision | kept | returned | probes empty |\n|---|---|---|---|---|")
-    cuts = [("none (shipped)", lambda r: [i for i, c in enumerate(r["cos"][:WINDOW]) if shipped(c, r["base"]) >= 0.5])]
+    cuts = [("none (shipped)", passing)]
     cuts += [(f"own background k={k} t={t}", own_background(k, t)) for k in (10, 20, 30) for t in (0.01, 0.02, 0.03)]
     cuts += [(f"gap to the top d={d}", gap_to_top(d)) for d in (0.01, 0.02, 0.03, 0.04)]
     cuts += [(f"z above ranks 10-50 z={z}", z_above_ranks_10_to_50(z)) for z in (1.5, 2.0, 2.5, 3.0)]

@@ -447,7 +447,7 @@ def _stored_datatype(path: Path) -> qe.VectorStorageDatatype | None:
         name = json.loads((path / "edge_config.json").read_text())["vectors"][""].get("datatype")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    return {"float16": qe.VectorStorageDatatype.Float16, "uint8": qe.VectorStorageDatatype.Uint8}.get(name)
+    return qe.VectorStorageDatatype.Float16 if name == "float16" else None
 
 
 def _check_layout(path: Path) -> None:

@@ -271,6 +271,8 @@
         user_id: userId,
       }, state.abort.signal);
       if (!response.ok) throw await errorFrom(response);
+      // The memories used come in the headers: shown as soon as the answer starts.
+      appendUsedMemories(item, response);
       for await (const data of serverEvents(response)) {
         if (data === "[DONE]") break;
         let chunk;
@@ -288,7 +290,6 @@
       item.classList.remove("streaming");
       if (!reply) out.textContent = "(empty answer)";
       state.conversation.push({ role: "assistant", content: reply });
-      appendUsedMemories(item, response);
       watchForNewMemories(before);
       return true;
     } catch (error) {

@@ -3,12 +3,14 @@ sees the memory appear, and sees it used in the next conversation."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from memproxy_stack import Stack, memproxy_stack
 
@@ -53,7 +55,7 @@ def test_a_told_fact_is_remembered_in_the_next_conversation(page: Any, stack: St
     page.wait_for_function(STREAMING_WITH_TEXT)
     answer = last_answer(page)
     answer.locator(".text").filter(has_text=f"echo: {fact}").wait_for()
-    assert "streaming" not in (answer.get_attribute("class") or "")
+    expect(answer).not_to_have_class(re.compile(r"\bstreaming\b"))  # the stream's end is seen
 
     # The background write lands, and the panel (polling after each answer) shows it.
     stored = page.locator("#memory-list .memory .content", has_text=fact)
@@ -67,7 +69,7 @@ def test_a_told_fact_is_remembered_in_the_next_conversation(page: Any, stack: St
     send(page, "What is my name?")
     answer = last_answer(page)
     answer.locator(".text").filter(has_text="echo: What is my name?").wait_for()
-    assert answer.get_attribute("data-memory-ids") and memory_id in answer.get_attribute("data-memory-ids")
+    expect(answer).to_have_attribute("data-memory-ids", re.compile(re.escape(memory_id)))
     used = answer.locator("details.used")
     used.locator("summary").click()
     assert "used for this answer" in used.locator("summary").inner_text()

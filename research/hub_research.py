@@ -18,23 +18,20 @@ precision / kept / returned / probes empty at the default threshold for a grid o
 
 from __future__ import annotations
 
-import argparse
 import pickle
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from bench.memory_bench import halves, store_set
-from bench.retrieval_sets import load_locomo, load_madial, probes_for
+from bench.memory_bench import store_set
+from bench.retrieval_sets import probes_for
 from memory_core import Memory
-from memory_core.embedding import create_embedder
 from memory_core.embedding.calibration import baseline
-from memory_core.embedding.config import EmbedderConfig
 from memory_core.items import public_id
 from memory_core.vector_store import QueryVectors
 from memory_core.vector_store.sparse import sparse_query
-from research.score_research import at_threshold, shipped
+from research.score_research import at_threshold, dev_halves, shipped
 
 # Generic questions a user asks of a personal memory, none about the probes' topics
 # (documents, numbers, money, health records).
@@ -97,21 +94,9 @@ def report(name: str, rows: list[dict]) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--locomo", help="path to locomo-dev.json")
-    ap.add_argument("--madial", help="folder with dev-memories.jsonl and dev-queries.jsonl")
-    ap.add_argument("--out", type=Path, required=True, help="folder for the cached candidates")
-    args = ap.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    embedder = create_embedder(EmbedderConfig())
-    sets = []
-    if args.locomo:
-        sets.append(("locomo", load_locomo(args.locomo)))
-    if args.madial:
-        sets += [("madial-dialogue", load_madial(args.madial)), ("madial-last", load_madial(args.madial, True))]
-    for name, rs in sets:
-        for label, part in halves(rs).items():
-            report(f"{name} {label}", collect(part, embedder, args.out / f"{name}-{label}.pkl"))
+    embedder, runs = dev_halves(__doc__)
+    for name, label, part, cache in runs:
+        report(f"{name} {label}", collect(part, embedder, cache))
 
 
 if __name__ == "__main__":

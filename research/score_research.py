@@ -165,25 +165,32 @@ def report(name: str, rows: list[dict]) -> None:
                   f"{f['returned']:.1f} | {f['probes empty']:.0%} |")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def dev_halves(description: str):
+    """The command line shared by the research scripts over the dev sets (--locomo,
+    --madial, --out): the embedder, then each (name, half, set, cache file) to run."""
+    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--locomo", help="path to locomo-dev.json")
     ap.add_argument("--madial", help="folder with dev-memories.jsonl and dev-queries.jsonl")
     ap.add_argument("--out", type=Path, required=True, help="folder for the cached candidates")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    embedder = create_embedder(EmbedderConfig())
     sets = []
     if args.locomo:
         sets.append(("locomo", load_locomo(args.locomo)))
     if args.madial:
         sets += [("madial-dialogue", load_madial(args.madial)), ("madial-last", load_madial(args.madial, True))]
-    for name, rs in sets:
-        for label, part in halves(rs).items():
-            rows = collect(part, embedder, args.out / f"{name}-{label}.pkl")
-            report(f"{name} {label}", rows)
-            report_cuts(f"{name} {label}", rows)
-            report_gold_ranks(f"{name} {label}", rows)
+    runs = [(name, label, part, args.out / f"{name}-{label}.pkl")
+            for name, rs in sets for label, part in halves(rs).items()]
+    return create_embedder(EmbedderConfig()), runs
+
+
+def main() -> None:
+    embedder, runs = dev_halves(__doc__)
+    for name, label, part, cache in runs:
+        rows = collect(part, embedder, cache)
+        report(f"{name} {label}", rows)
+        report_cuts(f"{name} {label}", rows)
+        report_gold_ranks(f"{name} {label}", rows)
 
 
 if __name__ == "__main__":

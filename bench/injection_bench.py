@@ -7,8 +7,10 @@ how many memories go into the prompt and what share of them is relevant (gold).
 For each set and each half (users split as in bench/memory_bench.py: tuning half, check
 half), the memories are stored with the library one message per add() (as the proxy
 writes a chat), then a real `memproxy serve` process (its default injection settings:
-threshold, limit, token budget) answers one chat per question through HTTP, with the
-question as the user's message, `user` = the set's user, and writing off. The fake
+threshold, limit, token budget) answers one chat per question through HTTP (LoCoMo: the
+question as the user's message; MADial: the dialogue up to its last user turn, so the
+proxy's search leans on the earlier turns as it would in that chat), `user` = the set's
+user, and writing off. The fake
 upstream (tests/proxy/fake_upstream.py) answers; the injected ids come from the
 `X-Memory-Ids` header. Reported per half: mean memories injected per turn, their
 precision (gold among injected), recall (gold found among all gold), and the share of
@@ -82,9 +84,11 @@ def measure(rs, label: str, queries: int, workdir: Path, upstream: str, memory: 
         injected, precision, recall, empty = [], [], [], 0
         with httpx.Client(base_url=url, timeout=60) as client:
             for i, q in enumerate(picked):
+                # The chat as it happened where the set has one (MADial), else the question alone.
+                messages = [{"role": role, "content": text} for role, text in q.dialogue] or \
+                    [{"role": "user", "content": q.text}]
                 response = client.post("/v1/chat/completions", json={
-                    "model": "echo", "user": q.user, "memory": {"write": False},
-                    "messages": [{"role": "user", "content": q.text}]})
+                    "model": "echo", "user": q.user, "memory": {"write": False}, "messages": messages})
                 response.raise_for_status()
                 ids = [i for i in response.headers.get("x-memory-ids", "").split(",") if i]
                 keys = {k for mid in ids for k in keys_of.get(mid, [])}
@@ -106,10 +110,10 @@ def measure(rs, label: str, queries: int, workdir: Path, upstream: str, memory: 
 
 
 def injection_sets(locomo: str | None, madial: str | None) -> list:
-    """The sets as the chat sees them: LoCoMo's questions, MADial's last user turn (a
-    chat turn is one user message)."""
+    """The sets as the chat sees them: LoCoMo's questions (each a new chat of one user
+    message), MADial's dialogues up to the last user turn (the chat's messages)."""
     return ([load_locomo(locomo)] if locomo else []) + \
-        ([load_madial(madial, last_turn_only=True)] if madial else [])
+        ([load_madial(madial, in_context=True)] if madial else [])
 
 
 def measure_sets(sets: list, queries: int, memory: dict | None = None, embedder=None) -> dict[str, dict[str, float]]:

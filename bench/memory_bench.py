@@ -15,8 +15,9 @@ throughput; search p50/p95 at several store sizes spread over 1,000 users (query
 embedding excluded); retrieval quality on LoCoMo and MADial-zh when given their paths.
 
 Retrieval quality, on each half of each set (users split by ``halves()``: a tuning half,
-a check half), for each LoCoMo add protocol (``--protocols``) and both MADial query forms
-(whole dialogue, last user turn):
+a check half), for each LoCoMo add protocol (``--protocols``) and each MADial query form
+(whole dialogue; last user turn; last user turn with the earlier user turns as the
+search's context, as the proxy searches):
   - R@5, R@10 (and LoCoMo's session any@5, R@10 by category) at threshold 0;
   - the same searches at the config's default threshold: memories returned per query,
     precision (share of returned memories that are gold: micro, and mean over queries
@@ -51,8 +52,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 
+from bench.embedding_cache import CachedEmbedder
 from memory_core import Memory
 from memory_core.embedding import create_embedder
 from memory_core.embedding.base import query_scorer
@@ -77,31 +80,6 @@ def store_config(store: str, data_dir: str) -> dict:
 
     return {"data_dir": data_dir, "database_url": DATABASE_URL,
             "vector_store": {"collection": f"bench_{uuid.uuid4().hex[:12]}"}}
-
-
-class CachedDocuments:
-    """The embedder with its document vectors remembered by text, so a second store is
-    given exactly the vectors the first one got, without embedding again."""
-
-    def __init__(self, embedder) -> None:
-        self._real = embedder
-        self.name, self.dims = embedder.name, embedder.dims
-        self._docs: dict[str, np.ndarray] = {}
-
-    def embed_documents(self, texts):
-        missing = [t for t in dict.fromkeys(texts) if t not in self._docs]
-        if missing:
-            self._docs.update(zip(missing, self._real.embed_documents(missing)))
-        return np.stack([self._docs[t] for t in texts])
-
-    def embed_queries(self, texts):
-        return self._real.embed_queries(texts)
-
-    def score(self, cosine):
-        return self._real.score(cosine)
-
-    def scorer(self, query_vector):
-        return query_scorer(self._real, query_vector)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -179,6 +157,9 @@ class PrecomputedQueries:
     def scorer(self, query_vector):
         return query_scorer(self._real, query_vector)
 
+    def follows(self, query_vector, earlier_vector):
+        return self._real.follows(query_vector, earlier_vector)
+
 
 def bench_search(embedder, sizes: list[int], users: int = 1000, n_queries: int = 500,
                  store: str = "embedded") -> None:
@@ -239,9 +220,25 @@ def bench_search(embedder, sizes: list[int], users: int = 1000, n_queries: int =
                 t0 = time.perf_counter()
                 m.search(q, user_id=user, threshold=0.0)
                 times.append((time.perf_counter() - t0) * 1000)
-            fast.live = False
             log(f"{size:>7} memories, query embedding included: p50 {pct(times, 50):.2f} ms  "
                 f"p95 {pct(times, 95):.2f} ms  ({size // users} memories per user)")
+            # A chat message with the two user messages before it as context (what the proxy
+            # searches), timed in turn with a message alone: the earlier ones were searched
+            # just before (their vectors are cached, as in a chat), or never.
+            timed: dict[str, list[float]] = {"alone": [], "cached": [], "not cached": []}
+            for i in range(n_queries // 5):
+                user = f"user{random.randrange(users)}"
+                said = [f"{queries[(i + k) % len(queries)]} {i}-{k}" for k in range(3)]
+                for k in range(2):
+                    m.search(said[k], user_id=user, threshold=0.0, context=said[:k])
+                for name, text, context in (("alone", said[2] + " ?", None), ("cached", said[2], said[:2]),
+                                            ("not cached", said[2] + " !", [t + " !" for t in said[:2]])):
+                    t0 = time.perf_counter()
+                    m.search(text, user_id=user, threshold=0.0, context=context)
+                    timed[name].append((time.perf_counter() - t0) * 1000)
+            log(f"{size:>7} memories, a message with 2 earlier messages as context: " + "; ".join(
+                f"{name} p50 {pct(t, 50):.2f} ms p95 {pct(t, 95):.2f} ms" for name, t in timed.items()))
+            fast.live = False
             if store != "embedded":
                 m.reset()
 
@@ -278,7 +275,7 @@ def add_calls(rs, items, protocol: str) -> list[list[tuple[str, str]]]:
     return calls
 
 
-MEMORY_SETTINGS: dict = {}  # memory config of the quality runs (--turn-context-seconds)
+MEMORY_SETTINGS: dict = {}  # memory config of the quality runs (--memory, --turn-context-seconds)
 
 
 def store_set(m: Memory, rs, protocol: str) -> dict[str, list[str]]:
@@ -368,6 +365,13 @@ def probe_figures(m: Memory, users: list[str], probes: list[str], shown: int = 3
     return figures
 
 
+# MADial's query forms: the whole dialogue as one text; its last user turn alone, as the
+# set gives it; and the last user turn as a chat sends it, with the user's earlier turns
+# as the search's context (what the proxy does).
+MADIAL_FORMS = {"whole dialogue": {}, "last user turn": {"last_turn_only": True},
+                "last user turn in context": {"in_context": True}}
+
+
 def bench_quality(embedder, retrieval_set, protocol: str = "session", label: str = "",
                   ks=(5, 10), store: str = "embedded") -> dict:
     """R@k at threshold 0 (and by category), figures at the default threshold, and the
@@ -385,7 +389,9 @@ def bench_quality(embedder, retrieval_set, protocol: str = "session", label: str
         by_cat: dict[int, list[float]] = {}
         at_default: list[tuple[int, int, float]] = []
         for i, q in enumerate(rs.queries):
-            ranked = ranked_keys(m.search(q.text, user_id=q.user, limit=k_max, threshold=0.0)["results"], keys_of)
+            context = q.context or None  # the chat's earlier user messages, where the set has them
+            ranked = ranked_keys(m.search(q.text, user_id=q.user, limit=k_max, threshold=0.0,
+                                          context=context)["results"], keys_of)
             for k in ks:
                 sums.setdefault(f"R@{k}", []).append(recall_at(ranked, q.gold, k))
             if q.gold_sessions:
@@ -393,7 +399,7 @@ def bench_quality(embedder, retrieval_set, protocol: str = "session", label: str
                     session_any_at(ranked, q, rs.session_of, 5))
             if q.category is not None:
                 by_cat.setdefault(q.category, []).append(recall_at(ranked, q.gold, k_max))
-            res = m.search(q.text, user_id=q.user, limit=k_max)["results"]  # the config's threshold
+            res = m.search(q.text, user_id=q.user, limit=k_max, context=context)["results"]  # the config's threshold
             ids = [r["id"] for r in res]
             at_default.append((len(ids), gold_count(ids, keys_of, q.gold),
                                recall_at(ranked_keys(res, keys_of), q.gold, k_max)))
@@ -442,6 +448,9 @@ def main() -> None:
     ap.add_argument("--madial", help="folder with dev-memories.jsonl and dev-queries.jsonl")
     ap.add_argument("--turn-context-seconds", type=float,
                     help="memory.turn_context_seconds for the quality runs (0: a message added alone has no context)")
+    ap.add_argument("--memory", action="append", default=[], metavar="KEY=VALUE",
+                    help="a MemoryConfig setting for the quality runs, the value in YAML (repeatable), e.g. "
+                         "--memory turn_context_messages=2")
     ap.add_argument("--halves", default="tune,check", help="LoCoMo halves to run: tune, check")
     ap.add_argument("--protocols", default="session,message",
                     help="LoCoMo add protocols: session (one add() per session), message (one per message)")
@@ -454,6 +463,9 @@ def main() -> None:
                     help="with --locomo/--madial: also measure what memproxy serve injects (bench/injection_bench.py)")
     ap.add_argument("--inject-queries", type=int, default=150, help="chats per half for --inject (a fixed sample)")
     ap.add_argument("--json", type=Path, help="also write every figure of the quality and --inject runs here")
+    ap.add_argument("--embedding-cache", type=Path,
+                    help="folder where the quality runs keep the vectors of the texts they embed, so a later run "
+                         "with the same texts takes them from there (bench/embedding_cache.py)")
     args = ap.parse_args()
     global IDF, DATABASE_URL
     IDF = args.idf
@@ -471,12 +483,19 @@ def main() -> None:
     sections = set(args.only.split(","))
     if args.turn_context_seconds is not None:
         MEMORY_SETTINGS["turn_context_seconds"] = args.turn_context_seconds
+    for setting in args.memory:
+        key, sep, value = setting.partition("=")
+        if not sep:
+            ap.error(f"--memory {setting!r}: write KEY=VALUE")
+        MEMORY_SETTINGS[key.strip()] = yaml.safe_load(value)
 
     t0 = time.perf_counter()
     embedder = create_embedder(EmbedderConfig(provider=args.embedder))
     log(f"# memory_core benchmark: embedder {embedder.name} loaded in "
         f"{time.perf_counter() - t0:.1f} s, RSS {rss_mb():.0f} MB")
-    quality_embedder = CachedDocuments(embedder) if len(stores) > 1 else embedder
+    # Two stores get exactly the same vectors; a cache folder keeps them for the next run.
+    quality_embedder = (CachedEmbedder(embedder, args.embedding_cache)
+                        if len(stores) > 1 or args.embedding_cache else embedder)
     if "embed" in sections:
         bench_embed(embedder)
     if "add" in sections:
@@ -493,9 +512,8 @@ def main() -> None:
                 runs += [("locomo", half, protocol, protocol, part) for protocol in args.protocols.split(",")]
     if args.madial:
         from bench.retrieval_sets import load_madial
-        for last_turn in (False, True):
-            form = "last user turn" if last_turn else "whole dialogue"
-            for half, part in halves(load_madial(args.madial, last_turn_only=last_turn)).items():
+        for form, options in MADIAL_FORMS.items():
+            for half, part in halves(load_madial(args.madial, **options)).items():
                 runs.append(("madial-zh", half, form, "message", part))
     records = []
     for name, half, form, protocol, part in runs:

@@ -20,6 +20,13 @@ class Query:
     gold: set[str]
     category: int | None = None
     gold_sessions: set[str] = field(default_factory=set)
+    # The chat up to the question, as (role, text), when the set has one (MADial): what
+    # a chat app sends; the user messages before the last are a search's context.
+    dialogue: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def context(self) -> list[str]:
+        return [text for role, text in self.dialogue[:-1] if role == "user"]
 
 
 @dataclass
@@ -94,7 +101,23 @@ def load_locomo(path: str | Path) -> RetrievalSet:
     return RetrievalSet("locomo", memories, queries, session_of, date_of)
 
 
-def load_madial(folder: str | Path, last_turn_only: bool = False) -> RetrievalSet:
+_MADIAL_TURN = re.compile(r'<([^>]+)>:"?(.*?)"?$')
+
+
+def madial_dialogue(text: str) -> list[tuple[str, str]]:
+    """MADial's dialogue lines (``<Bart>:"..."``) as chat turns: (user | assistant, text)."""
+    turns = []
+    for line in text.split("\n"):
+        found = _MADIAL_TURN.match(line.strip())
+        if found and found.group(2).strip():
+            turns.append(("assistant" if found.group(1) == "Assistant" else "user", found.group(2).strip()))
+    return turns
+
+
+def load_madial(folder: str | Path, last_turn_only: bool = False, in_context: bool = False) -> RetrievalSet:
+    """MADial-zh's queries: the whole dialogue as one text, or (``last_turn_only``) its
+    last user turn as the set gives it (``<Bart>:"..."``), or (``in_context``) the last
+    user turn as a chat sends it, the user's earlier turns as the search's context."""
     folder = Path(folder)
     memories: dict[str, list[tuple[str, str]]] = {}
     for line in (folder / "dev-memories.jsonl").read_text(encoding="utf-8").splitlines():
@@ -105,9 +128,12 @@ def load_madial(folder: str | Path, last_turn_only: bool = False) -> RetrievalSe
     for line in (folder / "dev-queries.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
             q = json.loads(line)
-            text = q["last_user_turn"] if last_turn_only else q["query"]
-            queries.append(Query(str(q["user_id"]), text, {str(g) for g in q["gold"]}))
-    return RetrievalSet("madial-zh" + (" (last turn)" if last_turn_only else ""), memories, queries)
+            dialogue = madial_dialogue(q["query"])
+            text = dialogue[-1][1] if in_context else q["last_user_turn"] if last_turn_only else q["query"]
+            queries.append(Query(str(q["user_id"]), text, {str(g) for g in q["gold"]},
+                                 dialogue=dialogue if in_context else []))
+    suffix = " (last turn in context)" if in_context else " (last turn)" if last_turn_only else ""
+    return RetrievalSet("madial-zh" + suffix, memories, queries)
 
 
 # "Never mentioned" probes: questions a personal chat memory of these sets would plausibly

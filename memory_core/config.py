@@ -33,6 +33,10 @@ class SearchConfig(BaseModel):
 
     threshold: float = Field(0.5, ge=0.0, le=1.0, description="Default minimum calibrated score.")
     max_limit: int = Field(100, ge=1, le=1000)
+    context_weight: float = Field(
+        0.25, ge=0.0, le=1.0,
+        description="How much a search with context (the conversation's earlier messages) leans on them "
+                    "when they are about the same thing (0: never).")
 
 
 class MemoryConfig(BaseModel):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Sequence
 
 from memory_core.clock import Clock, SystemClock, epoch_us, iso
 from memory_core.config import MemoryConfig
@@ -32,12 +32,12 @@ from memory_core.llm import LLM
 from memory_core.locks import ScopeLocks, SharedScopeLocks
 from memory_core.messages import Message, normalize_messages
 from memory_core.scope import Scope, make_scope
-from memory_core.validation import (check_json, clean_int, clean_metadata, clean_tags, clean_text,
+from memory_core.search_query import QueryEncoder
+from memory_core.validation import (check_json, clean_context, clean_int, clean_metadata, clean_tags, clean_text,
                                     clean_threshold)
-from memory_core.vector_store import (MemoryFilter, QueryVectors, StoredPoint, Vectors, VectorStore,
-                                      open_vector_store)
+from memory_core.vector_store import MemoryFilter, StoredPoint, Vectors, VectorStore, open_vector_store
 from memory_core.vector_store.sparse import (AVG_LEN_CTX, AVG_LEN_PLAIN, date_words, parse_timestamp,
-                                             sparse_document, sparse_query, with_date)
+                                             sparse_document, with_date)
 from memory_core.writes import WriteBatch
 
 log = logging.getLogger("memory_core")
@@ -77,6 +77,7 @@ class Memory:
         self._clock = clock or SystemClock()
         # In the shared-state mode, a subject's changes are serialised across processes too.
         self._locks = SharedScopeLocks(cfg.database) if cfg.database else ScopeLocks()
+        self._queries = QueryEncoder(self._embedder, cfg.search.context_weight)
 
     @classmethod
     def from_config(cls, config: MemoryConfig | dict[str, Any] | str) -> "Memory":
@@ -378,6 +379,7 @@ class Memory:
         filters: dict[str, Any] | None = None,
         tenant: str | None = None,
         timeout: float | None = None,
+        context: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Memories of one subject ranked by relevance (meaning and words: dense and
         BM25 matches fused, plus the neighbouring turns of strong hits), best first.
@@ -389,17 +391,22 @@ class Memory:
         ``{"ne": v}``, or ``{"gte"/"gt"/"lte"/"lt": x}`` (numbers or ISO dates);
         ``tags`` must all be present. With ``timeout`` (seconds), a search that cannot
         finish in time raises :class:`SearchTimeoutError` at its next stage (before
-        embedding the query, before searching the store) instead of running on."""
+        embedding the query, before searching the store) instead of running on.
+        ``context``: the user's earlier messages of the same conversation, oldest first,
+        when ``query`` is a chat message: if the last two are about what it is about, the
+        search leans on them (``search.context_weight``), so "what should I wear to it?"
+        finds the memories of what "it" is (memory_core/search_query.py)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         _in_time(deadline)
         filters, ids = _split_filters(filters)
         scope = self._scope(tenant, user_id or ids.get("user_id"),
                             agent_id or ids.get("agent_id"), run_id or ids.get("run_id"))
         text = clean_text(query, "query", self.config.max_content_chars)
+        earlier = clean_context(context, self.config.max_content_chars)
         limit = clean_int(limit, "limit", 1, self.config.search.max_limit)
         minimum = clean_threshold(threshold, self.config.search.threshold)
         flt = self._filter(scope, tags=clean_tags(tags), metadata=filters)
-        query = QueryVectors(self._embedder.embed_queries([text])[0], sparse_query(text))
+        query = self._queries.encode(text, earlier, namespace=scope.tenant)
         scored = query_scorer(self._embedder, query.dense)
         _in_time(deadline)
         # A few spare candidates refill what the threshold drops.

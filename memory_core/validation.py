@@ -72,6 +72,24 @@ def clean_text(value: Any, what: str, max_chars: int) -> str:
     return value
 
 
+def clean_context(value: Any, max_chars: int) -> list[str]:
+    """A search's ``context``: the conversation's earlier messages as stripped strings,
+    empty ones left out, each cut to ``max_chars`` (an earlier message only steers the
+    search, so a long one is no reason to refuse it)."""
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ValidationError("context must be a list of strings (the conversation's earlier messages)")
+    out = []
+    for item in value:
+        if not isinstance(item, str):
+            raise ValidationError("every context entry must be a string")
+        item = check_unicode(item, "a context entry").strip()[:max_chars]
+        if item:
+            out.append(item)
+    return out
+
+
 def clean_tags(tags: Any) -> list[str]:
     if tags is None:
         return []

@@ -1,5 +1,7 @@
-"""Recall: search the subject's memories with the last user message and put the results
-into the conversation as one system message, best first, within a token budget.
+"""Recall: search the subject's memories with the last user message (leaning on the user's
+messages before it when they are about the same thing, see memory_core/search_query.py)
+and put the results into the conversation as one system message, best first, within a
+token budget.
 
 The message goes after the caller's own leading system (or developer) messages and never
 replaces them::
@@ -83,7 +85,7 @@ class Injector:
             return messages, Recall("off")
         if subject is None:
             return messages, Recall("no-subject")
-        query = last_user_text(messages)
+        query, earlier = last_user_text(messages), earlier_user_texts(messages)
         if not query:
             return messages, Recall("no-query")
         if memory is None:
@@ -93,7 +95,7 @@ class Injector:
             # The search stops itself at its timeout; wait_for is the backstop for one that cannot.
             found = await asyncio.wait_for(
                 memory.search(query, limit=controls.limit, threshold=controls.threshold,
-                              timeout=self.config.timeout, **subject.scope()),
+                              timeout=self.config.timeout, context=earlier, **subject.scope()),
                 self.config.timeout + 1.0,
             )
         except Exception as exc:  # the chat is answered anyway; memory is an extra
@@ -132,6 +134,14 @@ def last_user_text(messages: Sequence[dict[str, Any]]) -> str:
         if isinstance(message, dict) and message.get("role") == "user":
             return content_text(message.get("content")).strip()
     return ""
+
+
+def earlier_user_texts(messages: Sequence[dict[str, Any]], count: int = 2) -> list[str]:
+    """The texts of the last ``count`` non-empty user messages before the last user
+    message, oldest first: the conversation a search leans on."""
+    users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+    texts = [content_text(m.get("content")).strip() for m in users[:-1]]
+    return [t for t in texts if t][-count:]
 
 
 def content_text(content: Any) -> str:

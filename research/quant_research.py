@@ -531,7 +531,7 @@ def profile_ops(path: Path, tok: E5Tokenizer, queries: list[str]) -> tuple[list[
     so.inter_op_num_threads = 1
     so.enable_cpu_mem_arena = False
     so.enable_profiling = True
-    so.profile_file_prefix = str(Path("/tmp/quant") / f"profile-{path.stem}")
+    so.profile_file_prefix = str(path.parent / f"profile-{path.stem}")  # beside the model, under --work
     sess = ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
     emb = make_embedder(sess, tok, "profile")
     for q in queries:

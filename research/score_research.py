@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.embedding_cache import CachedEmbedder
 from bench.memory_bench import halves, store_set
 from bench.retrieval_sets import load_locomo, load_madial, probes_for
 from memory_core import Memory
@@ -172,6 +173,7 @@ def dev_halves(description: str):
     ap.add_argument("--locomo", help="path to locomo-dev.json")
     ap.add_argument("--madial", help="folder with dev-memories.jsonl and dev-queries.jsonl")
     ap.add_argument("--out", type=Path, required=True, help="folder for the cached candidates")
+    ap.add_argument("--embedding-cache", type=Path, help="folder that keeps the dev-set texts' vectors between runs")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     sets = []
@@ -181,7 +183,7 @@ def dev_halves(description: str):
         sets += [("madial-dialogue", load_madial(args.madial)), ("madial-last", load_madial(args.madial, True))]
     runs = [(name, label, part, args.out / f"{name}-{label}.pkl")
             for name, rs in sets for label, part in halves(rs).items()]
-    return create_embedder(EmbedderConfig()), runs
+    return CachedEmbedder(create_embedder(EmbedderConfig()), args.embedding_cache), runs
 
 
 def main() -> None:

@@ -99,11 +99,15 @@ class RelativeCalibration:
 @dataclass(frozen=True)
 class ScoreCalibration:
     """The absolute map of a cosine (``unrelated`` -> 0, ``threshold`` -> 0.5, 1 -> 1),
-    and, when the model has figures for it, the query-relative map search uses."""
+    and, when the model has figures for it, the query-relative map search uses and the
+    ``follow_up`` margin: how far above the query's baseline among everyday texts
+    embedded as queries an earlier message of the conversation must sit to count as
+    being about the same thing (search then leans on it; memory_core/search_query.py)."""
 
     unrelated: float
     threshold: float
     relative: RelativeCalibration | None = None
+    follow_up: float | None = None
 
     def __post_init__(self) -> None:
         if not self.unrelated < self.threshold < 1.0:
@@ -131,8 +135,17 @@ def baseline(query: np.ndarray, references: dict[str, np.ndarray]) -> float:
 #   baseline). On MADial-zh's tuning half the "never mentioned" probes came back empty
 #   73% of the time at 0.025 (0.030: 91%, 0.040: 100% but 75% of the related pairs kept);
 #   top = threshold + 2 x (related median 0.0615 - threshold).
+# follow_up: the cosine of a message's query vector to the mean of the two user messages
+# before it, minus the message's mean cosine to BASELINE_MEMORIES embedded as queries.
+# Tuning halves (python -m research.query_research): MADial-zh, earlier turns of the same
+# dialogue p10 0.040 median 0.058, of another dialogue median 0.032 p90 0.049; LoCoMo,
+# the questions asked before it median 0.131, another conversation's median 0.058.
+# Of 0.03 / 0.045 / 0.06, 0.045 kept the gain where the turns belong together and lost
+# least where they do not (docs/retrieval.md, "The query: the conversation's last
+# message").
 E5_SMALL = ScoreCalibration(unrelated=0.753, threshold=0.812,
-                            relative=RelativeCalibration(unrelated=-0.033, threshold=0.025, top=0.098))
+                            relative=RelativeCalibration(unrelated=-0.033, threshold=0.025, top=0.098),
+                            follow_up=0.045)
 
 # all-MiniLM-L6-v2 (int8), no prefixes; English only, so the zh pairs are left out.
 #   en: related p10 0.445 median 0.548 | unrelated median 0.130 p95 0.266 | midpoint 0.356

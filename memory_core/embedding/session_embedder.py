@@ -40,7 +40,9 @@ class TextEmbedder:
         self.query_prefix = query_prefix
         self.document_prefix = document_prefix
         self.calibration = calibration
-        self._references: dict[str, np.ndarray] | None = None  # BASELINE_MEMORIES embedded, on first use
+        # BASELINE_MEMORIES embedded as memories and as queries, on first use.
+        self._references: dict[str, np.ndarray] | None = None
+        self._query_references: dict[str, np.ndarray] | None = None
         self._references_lock = threading.Lock()
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
@@ -62,17 +64,42 @@ class TextEmbedder:
         base = baseline(np.asarray(query_vector, dtype=np.float32), self._reference_vectors())
         return lambda cosine: min(absolute(cosine), relative(cosine, base))
 
+    def follows(self, query_vector: np.ndarray, earlier_vector: np.ndarray) -> bool:
+        """Whether earlier messages of a conversation (``earlier_vector``: the mean of
+        their query vectors) are about what the query is about: their cosine to the query
+        clears the query's own baseline among everyday texts embedded as queries by the
+        model's ``follow_up`` margin (a measure that means the same in Chinese and
+        English, whose raw cosines differ). False for a model without that figure."""
+        margin = self.calibration.follow_up
+        if margin is None:
+            return False
+        query = np.asarray(query_vector, dtype=np.float32)
+        earlier = np.asarray(earlier_vector, dtype=np.float32)
+        norm = float(np.linalg.norm(earlier))
+        if norm == 0.0:
+            return False
+        base = baseline(query, self._query_reference_vectors())
+        return float(query @ earlier) / norm - base >= margin
+
     def prepare_scoring(self) -> None:
         """Embed the baseline memories now (~1 s for e5-small on 2 cores) rather than
         in the first search; a no-op for models without a relative calibration."""
         if self.calibration.relative is not None:
             self._reference_vectors()
+        if self.calibration.follow_up is not None:
+            self._query_reference_vectors()
 
     def _reference_vectors(self) -> dict[str, np.ndarray]:
         with self._references_lock:
             if self._references is None:
                 self._references = {lang: self.embed_documents(texts) for lang, texts in BASELINE_MEMORIES.items()}
             return self._references
+
+    def _query_reference_vectors(self) -> dict[str, np.ndarray]:
+        with self._references_lock:
+            if self._query_references is None:
+                self._query_references = {lang: self.embed_queries(texts) for lang, texts in BASELINE_MEMORIES.items()}
+            return self._query_references
 
     def _embed(self, texts: Sequence[str], prefix: str) -> np.ndarray:
         if isinstance(texts, str):

@@ -29,8 +29,10 @@ class FakeMemory:
         return item["id"]
 
     async def search(self, query: str, *, limit: int = 10, threshold: float | None = None,
-                     tenant: str | None = None, timeout: float | None = None, **scope: Any) -> dict[str, Any]:
-        self.searches.append({"query": query, "limit": limit, "threshold": threshold, "tenant": tenant, **scope})
+                     tenant: str | None = None, timeout: float | None = None, context: Any = None,
+                     **scope: Any) -> dict[str, Any]:
+        self.searches.append({"query": query, "limit": limit, "threshold": threshold, "tenant": tenant,
+                              "context": context, **scope})
         if self.search_delay:
             await asyncio.wait_for(asyncio.sleep(self.search_delay), timeout)
         if self.fail_search is not None:

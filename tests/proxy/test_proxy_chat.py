@@ -45,6 +45,16 @@ def test_memories_are_injected_after_the_callers_system_prompt(proxy):
     assert proxy.memory.searches[-1]["query"] == "给我推荐一些四川美食"
 
 
+def test_the_search_is_the_last_user_message_in_its_conversation(proxy):
+    chat = [{"role": "user", "content": "我儿子每天放学都去踢球"}, {"role": "assistant", "content": "真棒"},
+            {"role": "user", "content": "他们教练要求很严格"}, {"role": "assistant", "content": "严师出高徒"},
+            {"role": "user", "content": "你觉得他能进球吗？"}]
+    proxy.openai().chat.completions.create(model="echo", messages=chat, user="u1")
+    search = proxy.memory.searches[-1]
+    assert search["query"] == "你觉得他能进球吗？"
+    assert search["context"] == ["我儿子每天放学都去踢球", "他们教练要求很严格"]
+
+
 def test_without_a_system_prompt_the_memories_come_first(proxy):
     proxy.memory.remember("likes tea", user_id="u1")
     proxy.openai().chat.completions.create(model="echo", messages=USER, user="u1")

@@ -6,7 +6,7 @@ import pytest
 
 from proxy.config import InjectionConfig, WriterConfig
 from proxy.errors import InvalidRequest
-from proxy.injection import Injector, insert_system, last_user_text
+from proxy.injection import Injector, earlier_user_texts, insert_system, last_user_text
 from proxy.subject import take_controls, take_subject
 
 
@@ -67,3 +67,12 @@ def test_rendering_keeps_the_best_memories_within_the_budget():
     text, ids = injector.render(results)
     assert ids == ["m0", "m1", "m2", "m3"]
     assert text.splitlines() == ["Facts:"] + [f"- fact {i} has five words" for i in range(4)]
+
+
+def test_the_search_leans_on_the_two_user_messages_before_the_last():
+    messages = [{"role": "user", "content": "first"}, {"role": "assistant", "content": "x"},
+                {"role": "user", "content": [{"type": "text", "text": "second"}]}, {"role": "user", "content": " "},
+                {"role": "assistant", "content": "y"}, {"role": "user", "content": "third"},
+                {"role": "user", "content": "now"}]
+    assert earlier_user_texts(messages) == ["second", "third"]
+    assert earlier_user_texts(messages[:1]) == []

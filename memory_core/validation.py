@@ -74,8 +74,9 @@ def clean_text(value: Any, what: str, max_chars: int) -> str:
 
 def clean_context(value: Any, max_chars: int) -> list[str]:
     """A search's ``context``: the conversation's earlier messages as stripped strings,
-    empty ones left out, each cut to ``max_chars`` (an earlier message only steers the
-    search, so a long one is no reason to refuse it)."""
+    each cut to ``max_chars``. An earlier message only steers the search, so one it cannot
+    use (empty, or not valid Unicode) is left out rather than refused; anything but a
+    list of strings is refused."""
     if value is None:
         return []
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
@@ -84,7 +85,11 @@ def clean_context(value: Any, max_chars: int) -> list[str]:
     for item in value:
         if not isinstance(item, str):
             raise ValidationError("every context entry must be a string")
-        item = check_unicode(item, "a context entry").strip()[:max_chars]
+        item = item.strip()[:max_chars]
+        try:
+            check_unicode(item, "a context entry")
+        except ValidationError:
+            continue
         if item:
             out.append(item)
     return out

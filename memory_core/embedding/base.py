@@ -5,7 +5,9 @@ interface has one method for each. ``score`` maps a raw cosine similarity onto t
 calibrated 0-1 scale the memory API promises (0.5 = "related"), per model. An embedder
 may also offer ``scorer(query_vector)``: the score function for one query, which can
 take the query's own baseline into account (see calibration.py); search uses it when
-it is there (:func:`query_scorer`).
+it is there (:func:`query_scorer`). And ``follows(query_vector, earlier_vector)``: whether
+a conversation's earlier messages are about what the query is about; a search with
+context leans on them only when it says so (memory_core/search_query.py).
 """
 
 from __future__ import annotations

@@ -72,9 +72,9 @@ class _Calls:
 
     @staticmethod
     def search(query: str, user_id: str | None, agent_id: str | None, tags: list[str] | None,
-               limit: int | None, threshold: float | None) -> _Call:
+               limit: int | None, threshold: float | None, context: list[str] | None = None) -> _Call:
         body = _drop_none({"query": query, "userId": user_id, "agentId": agent_id, "tags": tags,
-                           "limit": limit, "threshold": threshold})
+                           "limit": limit, "threshold": threshold, "context": context})
         return _Call("POST", "/v1/memories/search", json=body)
 
     @staticmethod
@@ -142,9 +142,11 @@ class MemoryClient:
 
     def search(self, query: str, *, user_id: str | None = None, agent_id: str | None = None,
                tags: list[str] | None = None, limit: int | None = None,
-               threshold: float | None = None) -> list[dict[str, Any]]:
-        """The memories most relevant to ``query``, best first, each with a ``score``."""
-        return _results(self._send(_Calls.search(query, user_id, agent_id, tags, limit, threshold)))
+               threshold: float | None = None, context: list[str] | None = None) -> list[dict[str, Any]]:
+        """The memories most relevant to ``query``, best first, each with a ``score``.
+        ``context``: when ``query`` is a chat message, the user's earlier messages (oldest
+        first); the search leans on them when they are about the same thing."""
+        return _results(self._send(_Calls.search(query, user_id, agent_id, tags, limit, threshold, context)))
 
     def list(self, *, user_id: str | None = None, agent_id: str | None = None, tags: list[str] | None = None,
              page: int = 1, limit: int = 20) -> dict[str, Any]:
@@ -206,8 +208,8 @@ class AsyncMemoryClient:
 
     async def search(self, query: str, *, user_id: str | None = None, agent_id: str | None = None,
                      tags: list[str] | None = None, limit: int | None = None,
-                     threshold: float | None = None) -> list[dict[str, Any]]:
-        return _results(await self._send(_Calls.search(query, user_id, agent_id, tags, limit, threshold)))
+                     threshold: float | None = None, context: list[str] | None = None) -> list[dict[str, Any]]:
+        return _results(await self._send(_Calls.search(query, user_id, agent_id, tags, limit, threshold, context)))
 
     async def list(self, *, user_id: str | None = None, agent_id: str | None = None,
                    tags: list[str] | None = None, page: int = 1, limit: int = 20) -> dict[str, Any]:

@@ -107,7 +107,7 @@ async def search_memories(call: Call) -> Response:
     if not body.query.strip():
         raise InvalidRequest("query must not be empty")
     found = await call.memory.search(body.query, limit=body.limit, threshold=body.threshold,
-                                     tags=body.tags, **_scope(body, call.tenant))
+                                     tags=body.tags, context=body.context, **_scope(body, call.tenant))
     return _answer(SearchResults(results=[SearchHit.from_item(i) for i in found["results"]]))
 
 

@@ -25,6 +25,9 @@ SubjectId = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS), Matches
 # A memory's text or a query: not empty, not only whitespace, at most 10,000 characters.
 Text = Annotated[str, Field(min_length=1, max_length=MAX_CONTENT_CHARS),
                  Matches(NOT_BLANK, "must not be only whitespace")]
+# An earlier message of a conversation (a search's context): may be empty, at most 10,000 characters.
+ContextText = Annotated[str, Field(max_length=MAX_CONTENT_CHARS)]
+MAX_CONTEXT = 20
 # A tag: what memory_core.validation.clean_tags accepts.
 Tag = Annotated[str, Matches(TAG, "must be 1-64 characters once surrounding whitespace is trimmed")]
 # Metadata keys are checked by memory_core (and its 16 KB limit); described here.
@@ -89,6 +92,10 @@ class SearchMemories(_Request):
     limit: int = Field(10, ge=1, le=MAX_LIMIT)
     threshold: float | None = Field(None, ge=0.0, le=1.0,
                                     description="Minimum score, 0-1 (default 0.5, the server's search.threshold).")
+    context: list[ContextText] | None = Field(
+        None, max_length=MAX_CONTEXT,
+        description="When query is a chat message: the user's earlier messages of the conversation, oldest "
+                    "first. The search leans on the last two when they are about the same thing.")
 
 
 class ListMemories(_Query):

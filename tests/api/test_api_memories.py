@@ -262,3 +262,18 @@ def test_content_of_exactly_10000_characters_is_accepted(api, user_id):
     response = api.post("/v1/memories", json={"content": "记" * 10_000, "userId": user_id})
     assert response.status_code == 201
     assert len(response.json()["content"]) == 10_000
+
+
+def test_search_leans_on_the_conversation_given_as_context(api, user_id):
+    add(api, user_id, "My daughter is in the city piano competition next month")
+    son = add(api, user_id, "My son is in the school football tournament next month")
+    add(api, user_id, "I work at a bank")
+    query = {"query": "What should I pack for the competition day?", "userId": user_id, "threshold": 0}
+
+    alone = api.post("/v1/memories/search", json=query).json()["results"]
+    in_context = api.post("/v1/memories/search", json={**query, "context": [
+        "My son plays football after school every day", "His coach is really strict"]}).json()["results"]
+
+    score = {r["id"]: r["score"] for r in in_context}
+    assert score[son["id"]] > {r["id"]: r["score"] for r in alone}[son["id"]]
+    assert max(score, key=score.get) == son["id"]

@@ -203,6 +203,10 @@ def test_malformed_create_bodies_are_validation_errors(api, user_id, body, field
     ({"query": "x", "threshold": 1.01}, "threshold"),
     ({"query": "x", "threshold": "0.5"}, "threshold"),
     ({"query": "x", "tags": "food"}, "tags"),
+    ({"query": "x", "context": "earlier"}, "context"),
+    ({"query": "x", "context": [5]}, "context"),
+    ({"query": "x", "context": ["a"] * 21}, "context"),
+    ({"query": "x", "context": ["a" * 10_001]}, "context"),
 ])
 def test_malformed_searches_are_validation_errors(api, user_id, body, field):
     response = api.post("/v1/memories/search", json={"userId": user_id, **body})

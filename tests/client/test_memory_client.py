@@ -44,6 +44,16 @@ def test_search_returns_the_best_match_first_with_a_score(client: MemoryClient, 
     assert len(hits) <= 2 and isinstance(hits[0]["score"], float)
 
 
+def test_a_search_can_carry_the_conversation_before_it(client: MemoryClient, user_id: str) -> None:
+    for text in ("My daughter is in the city piano competition next month",
+                 "My son is in the school football tournament next month"):
+        client.add(text, user_id=user_id)
+    hits = client.search("What should I pack for the competition day?", user_id=user_id, threshold=0,
+                         context=["My son plays football after school every day", "His coach is really strict"])
+    best = max(hits, key=lambda hit: hit["score"])
+    assert best["content"] == "My son is in the school football tournament next month"
+
+
 def test_list_pages_through_a_users_memories_and_delete_all_clears_them(client: MemoryClient, user_id: str) -> None:
     for i in range(3):
         client.add(f"fact number {i}", user_id=user_id, tags=["even"] if i % 2 == 0 else None)

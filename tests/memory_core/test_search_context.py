@@ -47,15 +47,15 @@ def test_after_a_change_of_subject_the_earlier_messages_are_left_out(parents, la
     assert scores(parents, lang, context=PIANO[lang]) == scores(parents, lang)
 
 
-def test_empty_earlier_messages_and_a_zero_weight_change_nothing(parents, tmp_path, embedder):
-    assert scores(parents, "en", context=["", "  "]) == scores(parents, "en")
+def test_unusable_earlier_messages_and_a_zero_weight_change_nothing(parents, tmp_path, embedder):
+    assert scores(parents, "en", context=["", "  ", "\ud800 broken"]) == scores(parents, "en")
     with Memory({"data_dir": str(tmp_path / "off"), "search": {"context_weight": 0}}, embedder=embedder) as off:
         for text in KIDS["en"]:
             off.add(text, user_id="en", infer=False)
         assert scores(off, "en", context=FOOTBALL["en"]) == scores(off, "en")
 
 
-@pytest.mark.parametrize("context", ["one string", [1, 2], [None], {"a": "b"}, ["\ud800"]])
+@pytest.mark.parametrize("context", ["one string", [1, 2], [None], {"a": "b"}])
 def test_context_must_be_a_list_of_strings(parents, context):
     with pytest.raises(ValidationError):
         parents.search("hello", user_id="en", context=context)

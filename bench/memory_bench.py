@@ -450,7 +450,7 @@ def main() -> None:
                     help="memory.turn_context_seconds for the quality runs (0: a message added alone has no context)")
     ap.add_argument("--memory", action="append", default=[], metavar="KEY=VALUE",
                     help="a MemoryConfig setting for the quality runs, the value in YAML (repeatable), e.g. "
-                         "--memory turn_context_messages=2")
+                         "--memory 'search={context_weight: 0}'")
     ap.add_argument("--halves", default="tune,check", help="LoCoMo halves to run: tune, check")
     ap.add_argument("--protocols", default="session,message",
                     help="LoCoMo add protocols: session (one add() per session), message (one per message)")

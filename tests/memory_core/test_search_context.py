@@ -95,3 +95,17 @@ def test_a_query_in_context_stays_closer_to_the_message_than_to_the_conversation
     own, earlier = encoder.vectors([QUESTION["en"], *FOOTBALL["en"]])[0], encoder.vectors(FOOTBALL["en"]).mean(axis=0)
     assert abs(float(np.linalg.norm(query.dense)) - 1.0) < 1e-5
     assert float(query.dense @ own) > float(query.dense @ earlier) / float(np.linalg.norm(earlier))
+
+
+def test_an_earlier_message_never_searched_is_embedded_from_its_end_only(tmp_path, embedder):
+    counting = CountingEmbedder(embedder)
+    long_message = "I wrote this long story about my son's football season. " * 20 + FOOTBALL["en"][0]
+    with Memory({"data_dir": str(tmp_path)}, embedder=counting) as m:
+        m.add("My son is in the school football tournament next month", user_id="en", infer=False)
+        m.search(QUESTION["en"], user_id="en", context=[long_message])
+        assert counting.queries[0] == QUESTION["en"]
+        assert counting.queries[1] == long_message[-200:]
+        # Searched before, it is taken whole from the cache.
+        m.search(long_message, user_id="en")
+        m.search(QUESTION["en"] + "!", user_id="en", context=[long_message])
+        assert counting.queries[2:] == [long_message, QUESTION["en"] + "!"]

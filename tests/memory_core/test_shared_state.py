@@ -58,6 +58,20 @@ def test_add_search_update_delete_and_history_work_as_embedded_chinese_included(
     assert m.get_all(user_id="zhangsan")["total"] == 0
 
 
+def test_a_follow_up_leans_on_its_conversation_on_pgvector_too(replica):
+    m = replica()
+    for text in ("My daughter is in the city piano competition next month",
+                 "My son is in the school football tournament next month", "I work at a bank"):
+        m.add(text, user_id="en", infer=False)
+    question = "What should I pack for the competition day?"
+    alone = {r["memory"]: r["score"] for r in m.search(question, user_id="en", threshold=0)["results"]}
+    found = m.search(question, user_id="en", threshold=0,
+                     context=["My son plays football after school every day", "His coach is really strict"])["results"]
+    in_context = {r["memory"]: r["score"] for r in found}
+    son = "My son is in the school football tournament next month"
+    assert in_context[son] > alone[son] + 0.02 and max(in_context, key=in_context.get) == son
+
+
 def test_two_replicas_see_each_others_memories_and_history(replica):
     a, b = replica("a"), replica("b")
     mid = a.add("I am allergic to peanuts", user_id="alice", infer=False)["results"][0]["id"]
